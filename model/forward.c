@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* placeholder until written */
+typedef int moe_forward_placeholder;

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - shared between the files of model/, not installed.
+ *
+ * A model's parameters live in one of two places: a malloc'd block the
+ * model owns, or a read-only mmap of a safetensors file.  The loaders
+ * build a model in three steps: moe_model_new_shell() validates and
+ * copies the metadata, the loader points model->params into its storage
+ * and records that storage in model->priv, then moe_model_finish() checks
+ * every value and computes what the forward pass precomputes.
+ */
+#ifndef SIGMOE_INTERNAL_H
+#define SIGMOE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "sigmoe.h"
+
+struct moe_model_private {
+	void *owned;          /* malloc'd parameter block, or NULL */
+	size_t owned_bytes;
+	void *map;            /* mmap of the file, or NULL */
+	size_t map_bytes;
+	void *derived;        /* precomputed by moe_model_finish, owned */
+};
+
+/*
+ * moe_fail - write a printf-style message into err (if not NULL) and
+ * return code, so that error paths read "return moe_fail(err, -EINVAL,
+ * ...)".
+ */
+int moe_fail(struct moe_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * moe_prefix - put "prefix: " in front of the message already in err.
+ * Used by the loaders to name the file.  NULL err is ok.
+ */
+void moe_prefix(struct moe_error *err, const char *prefix);
+
+/* moe_dtype_size - bytes per scalar: 8 or 4. */
+size_t moe_dtype_size(enum moe_dtype dtype);
+
+/*
+ * moe_model_new_shell - a model with spec's metadata (names, dims, gate,
+ * dtype) validated and copied, and no parameters (params all NULL, priv
+ * zeroed).  spec's parameter pointers are ignored.  Messages name the
+ * field: "classes[2]: duplicate name 'setosa'".
+ */
+int moe_model_new_shell(const struct moe_model_spec *spec,
+			struct moe_model **out, struct moe_error *err);
+
+/*
+ * moe_model_finish - check every parameter value (finite; scale != 0)
+ * of a shell whose params now point into priv's storage, and compute
+ * priv->derived.  Messages name the element: "gate.weight[1][2]: not a
+ * finite number".  On failure the model is left for moe_model_free.
+ */
+int moe_model_finish(struct moe_model *model, struct moe_error *err);
+
+#endif
