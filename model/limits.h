@@ -50,6 +50,11 @@
 #define SRV_SHUTDOWN_DRAIN_SECONDS  10
 #define SRV_MAX_REQUEST_JSON_DEPTH  32U
 
+/* Request and response bodies (api/). */
+#define API_MAX_RESPONSE_BYTES      (1UL << 30)   /* one encoded body */
+#define API_MAX_ID_BYTES            1024U         /* a KServe V2 "id" */
+#define API_MAX_ECHO_BYTES          64U    /* client text quoted in errors */
+
 /* Config files. */
 #define CFG_MAX_FILE_BYTES          (1UL << 20)
 #define CFG_MAX_VALUE_BYTES         4096U

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* request.c - being written. */
+#include "api.h"

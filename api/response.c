@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* response.c - being written. */
+#include "api.h"

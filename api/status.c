@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* status.c - being written. */
+#include "api.h"

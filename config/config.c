@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c - being written. */
+#include "config.h"
