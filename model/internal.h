@@ -59,4 +59,46 @@ int moe_model_new_shell(const struct moe_model_spec *spec,
  */
 int moe_model_finish(struct moe_model *model, struct moe_error *err);
 
+/* The six parameter tensors, in the order of struct moe_params. */
+enum moe_tensor {
+	MOE_TENSOR_GATE_WEIGHT = 0,
+	MOE_TENSOR_GATE_BIAS,
+	MOE_TENSOR_EXPERT_WEIGHT,
+	MOE_TENSOR_EXPERT_BIAS,
+	MOE_TENSOR_MEAN,
+	MOE_TENSOR_SCALE,
+	MOE_TENSOR_COUNT
+};
+
+/* moe_tensor_name - the tensor's name in files: "gate.weight". */
+const char *moe_tensor_name(enum moe_tensor tensor);
+
+/*
+ * moe_tensor_shape - writes the tensor's shape for model's dims into
+ * shape and returns its rank (1 to 3).  mean and scale have shape [d]
+ * whether or not the model has them.
+ */
+size_t moe_tensor_shape(const struct moe_model *model, enum moe_tensor tensor,
+			size_t shape[3]);
+
+/* moe_tensor_count - the number of scalars in the tensor (its shape's
+ * product; 0 for mean and scale when the model has none). */
+size_t moe_tensor_count(const struct moe_model *model,
+			enum moe_tensor tensor);
+
+/* moe_tensor_data - the tensor's pointer in model->params (may be NULL). */
+const void *moe_tensor_data(const struct moe_model *model,
+			    enum moe_tensor tensor);
+
+/*
+ * What moe_model_finish precomputes for the forward pass, in one
+ * malloc'd block at priv->derived (the arrays follow the struct).
+ * Always double, whatever the dtype.
+ */
+struct moe_derived {
+	const double *gate_bias;     /* [E] */
+	const double *expert_bias;   /* [E][K] */
+	const double *gate_norm2;    /* [E], ||gate.weight[i]||^2 */
+};
+
 #endif
