@@ -49,6 +49,8 @@
 #define SRV_MAX_TOKEN_BYTES         4096U
 #define SRV_SHUTDOWN_DRAIN_SECONDS  10
 #define SRV_MAX_REQUEST_JSON_DEPTH  32U
+#define SRV_LOG_LINE_BYTES          8192U     /* one log line */
+#define SRV_MAX_METRICS_BYTES       (64UL << 20)  /* the /metrics page */
 
 /* Request and response bodies (api/). */
 #define API_MAX_RESPONSE_BYTES      (1UL << 30)   /* one encoded body */
