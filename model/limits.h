@@ -36,6 +36,9 @@
 /* Per-thread scratch used by the forward pass. */
 #define MOE_MAX_SCRATCH_BYTES     (1UL << 31)     /* 2 GiB */
 
+/* Working memory of one fit (data copies, products, L-BFGS memory). */
+#define MOE_MAX_FIT_BYTES         (8UL << 30)     /* 8 GiB */
+
 /* Daemon settings: defaults of SPEC 5, and hard ceilings. */
 #define SRV_DEFAULT_PORT            8080
 #define SRV_DEFAULT_POLL_SECONDS    5
@@ -46,6 +49,7 @@
 #define SRV_MAX_MODELS              1024U     /* models in one directory */
 #define SRV_MAX_THREADS             1024U
 #define SRV_MAX_BODY_CEILING        (1UL << 30)
+#define SRV_MAX_INSTANCES_CEILING   (1UL << 24)   /* max_instances */
 #define SRV_MAX_TOKEN_BYTES         4096U
 #define SRV_SHUTDOWN_DRAIN_SECONDS  10
 #define SRV_MAX_REQUEST_JSON_DEPTH  32U
