@@ -907,7 +907,8 @@ static void print_line(char *buf, size_t len, size_t *pos, const char *key,
 	vsnprintf(value, sizeof(value), fmt, ap);
 	va_end(ap);
 	n = snprintf(*pos < len ? buf + *pos : NULL,
-	             *pos < len ? len - *pos : 0, "%s = %s\n", key, value);
+	             *pos < len ? len - *pos : 0, "%s =%s%s\n", key,
+	             value[0] ? " " : "", value);
 	if (n > 0)
 		*pos += (size_t)n;
 }
