@@ -33,6 +33,10 @@
 #define MOE_MAX_CSV_COLUMNS       (1U << 20)
 #define MOE_MAX_CSV_ROWS          (1UL << 26)
 
+/* The tool: a CSV header row read ahead; rows per forward call. */
+#define CLI_MAX_HEADER_BYTES      (64UL << 20)
+#define CLI_BATCH_ROWS            4096U
+
 /* Per-thread scratch used by the forward pass. */
 #define MOE_MAX_SCRATCH_BYTES     (1UL << 31)     /* 2 GiB */
 
