@@ -39,15 +39,15 @@
 
 /* Why a request was refused: an HTTP status and one sentence. */
 struct api_error {
-	int status;                      /* 400, 413 or 500 */
+	int status; /* 400, 413 or 500 */
 	char message[MOE_ERROR_BYTES];
 };
 
 /* Which endpoint a body was sent to; it decides what a body may hold. */
 enum api_kind {
-	API_PREDICT = 0,    /* POST /predict, /v1/models/{name}/predict */
-	API_GATES,          /* POST /gates, /v1/models/{name}/gates */
-	API_V2_INFER,       /* POST /v2/models/{name}[/versions/{v}]/infer */
+	API_PREDICT = 0, /* POST /predict, /v1/models/{name}/predict */
+	API_GATES,       /* POST /gates, /v1/models/{name}/gates */
+	API_V2_INFER,    /* POST /v2/models/{name}[/versions/{v}]/infer */
 };
 
 /* What the forward pass must compute for a request: moe_output fields. */
@@ -62,10 +62,10 @@ enum api_output_bits {
 
 /* The outputs a KServe V2 client may ask for by name. */
 enum api_v2_output {
-	API_V2_PROBABILITIES = 0,   /* "probabilities" [n, K], FP32|FP64 */
-	API_V2_LABEL,               /* "label" [n], BYTES */
-	API_V2_GATE_ACTIVATIONS,    /* "gate_activations" [n, E] */
-	API_V2_GATE_WEIGHTS,        /* "gate_weights" [n, E] */
+	API_V2_PROBABILITIES = 0, /* "probabilities" [n, K], FP32|FP64 */
+	API_V2_LABEL,             /* "label" [n], BYTES */
+	API_V2_GATE_ACTIVATIONS,  /* "gate_activations" [n, E] */
+	API_V2_GATE_WEIGHTS,      /* "gate_weights" [n, E] */
 	API_V2_OUTPUT_COUNT,
 };
 
@@ -75,16 +75,16 @@ enum api_v2_output {
  */
 struct api_request {
 	enum api_kind kind;
-	double *x;                 /* [n][d], owned */
-	size_t n;                  /* rows, 1..max_instances */
-	size_t d;                  /* the model's n_features */
-	unsigned outputs;          /* API_OUT_* bits that the response needs */
-	int expert_probabilities;  /* gates: "expert_probabilities": true */
+	double *x;                /* [n][d], owned */
+	size_t n;                 /* rows, 1..max_instances */
+	size_t d;                 /* the model's n_features */
+	unsigned outputs;         /* API_OUT_* bits that the response needs */
+	int expert_probabilities; /* gates: "expert_probabilities": true */
 
 	/* KServe V2 only. */
-	enum api_v2_output v2_outputs[API_V2_OUTPUT_COUNT];   /* in order */
-	size_t n_v2_outputs;       /* default: probabilities, label */
-	char *id;                  /* the request's "id", or NULL; owned */
+	enum api_v2_output v2_outputs[API_V2_OUTPUT_COUNT]; /* in order */
+	size_t n_v2_outputs; /* default: probabilities, label */
+	char *id;            /* the request's "id", or NULL; owned */
 };
 
 /*
@@ -124,8 +124,8 @@ struct api_request {
  * Thread-safe.
  */
 int api_parse_request(const struct moe_model *model, enum api_kind kind,
-		      const char *body, size_t len, size_t max_instances,
-		      struct api_request *req, struct api_error *err);
+                      const char *body, size_t len, size_t max_instances,
+                      struct api_request *req, struct api_error *err);
 
 /* api_request_free - release what api_parse_request filled; NULL is ok. */
 void api_request_free(struct api_request *req);
@@ -136,8 +136,8 @@ void api_request_free(struct api_request *req);
  * model, others NULL.  Returns 0 or -ENOMEM (nothing kept) or -E2BIG
  * (the sizes overflow).  Free with api_outputs_free.
  */
-int api_outputs_alloc(const struct moe_model *model, size_t n,
-		      unsigned bits, struct moe_output *out);
+int api_outputs_alloc(const struct moe_model *model, size_t n, unsigned bits,
+                      struct moe_output *out);
 
 /* api_outputs_free - free the arrays of *out and zero it; NULL is ok. */
 void api_outputs_free(struct moe_output *out);
@@ -152,7 +152,7 @@ struct api_buf {
 	char *data;
 	size_t len;
 	size_t cap;
-	int error;    /* sticky during one encode: 0, -ENOMEM or -E2BIG */
+	int error; /* sticky during one encode: 0, -ENOMEM or -E2BIG */
 };
 
 void api_buf_init(struct api_buf *b);
@@ -176,8 +176,8 @@ struct api_result {
 	const struct moe_model *model;
 	const char *name;
 	uint64_t version;
-	size_t n;                         /* rows of out */
-	const struct moe_output *out;     /* filled for req->outputs */
+	size_t n;                     /* rows of out */
+	const struct moe_output *out; /* filled for req->outputs */
 };
 
 /*
@@ -191,10 +191,12 @@ struct api_result {
  *               "outputs": [{"name", "datatype", "shape", "data"}...]}
  *               in the order req->v2_outputs names them; data flat;
  *               "label" is BYTES, the others FP64 or FP32 as the model.
- * Returns 0 or -ENOMEM / -E2BIG (b->data is then not a valid body).
+ * Returns 0, -ENOMEM or -E2BIG (b->data is then not a valid body), or
+ * -EINVAL when res lacks an array that req->outputs asks for or res->n
+ * differs from req->n (a caller's bug).
  */
 int api_encode_response(struct api_buf *b, const struct api_request *req,
-			const struct api_result *res);
+                        const struct api_result *res);
 
 /*
  * api_encode_error - {"error": message} with message escaped; invalid
@@ -211,11 +213,11 @@ int api_encode_error(struct api_buf *b, const char *message);
  */
 struct api_model_status {
 	const char *name;
-	const char *state;            /* "AVAILABLE", "LOADING", ... */
-	uint64_t version;             /* in service; 0 when none */
-	const char *file;             /* the newest file seen */
-	double loaded_at;             /* when the version was loaded */
-	const char *last_error;       /* newest load failure, or NULL */
+	const char *state;      /* "AVAILABLE", "LOADING", ... */
+	uint64_t version;       /* in service; 0 when none */
+	const char *file;       /* the newest file seen */
+	double loaded_at;       /* when the version was loaded */
+	const char *last_error; /* newest load failure, or NULL */
 	double last_error_at;
 	const struct moe_model *model;
 };
@@ -231,7 +233,7 @@ struct api_model_status {
  * Returns 0, -ENOMEM or -E2BIG.
  */
 int api_encode_model_status(struct api_buf *b,
-			    const struct api_model_status *s);
+                            const struct api_model_status *s);
 
 /*
  * api_encode_model_list - GET /v1/models: {"models": [...]}, one object
@@ -239,8 +241,8 @@ int api_encode_model_status(struct api_buf *b,
  * "classes" and "description" (a list stays small).  Returns 0, -ENOMEM
  * or -E2BIG.
  */
-int api_encode_model_list(struct api_buf *b,
-			  const struct api_model_status *s, size_t count);
+int api_encode_model_list(struct api_buf *b, const struct api_model_status *s,
+                          size_t count);
 
 /*
  * api_encode_v2_server_metadata - GET /v2:
@@ -257,8 +259,8 @@ int api_encode_v2_server_metadata(struct api_buf *b);
  * with FP32 in place of FP64 for F32 models.  model must not be NULL.
  */
 int api_encode_v2_model_metadata(struct api_buf *b, const char *name,
-				 uint64_t version,
-				 const struct moe_model *model);
+                                 uint64_t version,
+                                 const struct moe_model *model);
 
 /* api_v2_output_name - "probabilities", "label", ... or NULL. */
 const char *api_v2_output_name(enum api_v2_output output);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * buf.c - the growing output buffer of the encoders.
+ * buf.c - the growing output buffer of the encoders, and the JSON
+ * scalars written into it (strings escaped, numbers that read back).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +87,113 @@ void api_buf_puts(struct api_buf *b, const char *s)
 void api_buf_putc(struct api_buf *b, char c)
 {
 	api_buf_add(b, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_length(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	cp = s[0] & (0x3f >> (len - 1));
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* One byte that needs an escape: a control character, '"' or '\\'. */
+static void put_escape(struct api_buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+
+	switch (c) {
+	case '"':
+		api_buf_add(b, "\\\"", 2);
+		return;
+	case '\\':
+		api_buf_add(b, "\\\\", 2);
+		return;
+	case '\n':
+		api_buf_add(b, "\\n", 2);
+		return;
+	case '\r':
+		api_buf_add(b, "\\r", 2);
+		return;
+	case '\t':
+		api_buf_add(b, "\\t", 2);
+		return;
+	default:
+		api_buf_add(b, esc, 6);
+	}
+}
+
+void api_buf_string(struct api_buf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0, run, len;
+
+	api_buf_putc(b, '"');
+	while (i < n) {
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 &&
+		              s[run] != '"' && s[run] != '\\';
+		     run++)
+			;
+		api_buf_add(b, (const char *)s + i, run - i);
+		i = run;
+		if (i == n)
+			break;
+		if (s[i] < 0x80) {
+			put_escape(b, s[i++]);
+			continue;
+		}
+		len = utf8_length(s + i, n - i);
+		if (len) {
+			api_buf_add(b, (const char *)s + i, len);
+			i += len;
+		} else {
+			api_buf_add(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+			i++;
+		}
+	}
+	api_buf_putc(b, '"');
+}
+
+void api_buf_number(struct api_buf *b, double x, enum moe_dtype dtype)
+{
+	char num[32];
+	int n;
+
+	if (!isfinite(x)) {
+		api_buf_add(b, "null", 4);
+		return;
+	}
+	n = snprintf(num, sizeof(num),
+	             dtype == MOE_DTYPE_F32 ? "%.9g" : "%.17g", x);
+	api_buf_add(b, num, (size_t)n);
+}
+
+void api_buf_uint(struct api_buf *b, uint64_t x)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRIu64, x);
+
+	api_buf_add(b, num, (size_t)n);
+}
+
+void api_buf_key(struct api_buf *b, const char *key)
+{
+	api_buf_string(b, key);
+	api_buf_putc(b, ':');
 }
