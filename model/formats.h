@@ -28,7 +28,7 @@ struct moe_buf {
 	size_t len;
 	size_t cap;
 	size_t limit;
-	int error;   /* 0, -ENOMEM or -E2BIG */
+	int error; /* 0, -ENOMEM or -E2BIG */
 };
 
 /* moe_buf_put - append n bytes.  Returns buf->error: 0, -ENOMEM, -E2BIG. */
@@ -49,8 +49,7 @@ int moe_buf_put_string(struct moe_buf *buf, const char *s);
  * into out (at least 32 bytes).  Deterministic: the text depends on the
  * value only.
  */
-void moe_format_number(char *out, size_t size, double v,
-		       enum moe_dtype dtype);
+void moe_format_number(char *out, size_t size, double v, enum moe_dtype dtype);
 
 /*
  * moe_json_parse - parse len bytes of JSON text with cJSON after checking
@@ -62,7 +61,7 @@ void moe_format_number(char *out, size_t size, double v,
  * several threads race on that variable, though not on the trees.
  */
 cJSON *moe_json_parse(const char *text, size_t len, const char *field,
-		      struct moe_error *err);
+                      struct moe_error *err);
 
 /*
  * moe_json_read - a model from the text of a .json file.  On success *out
@@ -70,11 +69,11 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
  * caller).  Returns 0, -EINVAL, -E2BIG or -ENOMEM.
  */
 int moe_json_read(const char *text, size_t len, struct moe_model **out,
-		  struct moe_error *err);
+                  struct moe_error *err);
 
 /* moe_json_write - append the model as JSON.  0, -ENOMEM or -E2BIG. */
 int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
-		   struct moe_error *err);
+                   struct moe_error *err);
 
 /*
  * moe_st_read - a model from the bytes of a .safetensors file.  When
@@ -84,11 +83,11 @@ int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
  * Everything else is copied.  Returns 0, -EINVAL, -E2BIG or -ENOMEM.
  */
 int moe_st_read(const unsigned char *data, size_t len, int borrow,
-		struct moe_model **out, struct moe_error *err);
+                struct moe_model **out, struct moe_error *err);
 
 /* moe_st_write - append the model as safetensors.  0, -ENOMEM, -E2BIG. */
 int moe_st_write(const struct moe_model *model, struct moe_buf *buf,
-		 struct moe_error *err);
+                 struct moe_error *err);
 
 /* The enums from their names as files write them; 0 or -EINVAL. */
 int moe_dtype_from_name(const char *s, enum moe_dtype *dtype);
@@ -100,7 +99,7 @@ void moe_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* moe_param_get - element i of a parameter array of the given dtype. */
 static inline double moe_param_get(const void *array, size_t i,
-				   enum moe_dtype dtype)
+                                   enum moe_dtype dtype)
 {
 	if (dtype == MOE_DTYPE_F32)
 		return ((const float *)array)[i];

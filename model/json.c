@@ -63,8 +63,7 @@ int moe_buf_put_string(struct moe_buf *buf, const char *s)
 
 	moe_buf_put(buf, "\"", 1);
 	while (*p != '\0') {
-		for (run = 0; p[run] >= 0x20 && p[run] != '"' &&
-			      p[run] != '\\';
+		for (run = 0; p[run] >= 0x20 && p[run] != '"' && p[run] != '\\';
 		     run++)
 			;
 		moe_buf_put(buf, p, run);
@@ -99,8 +98,7 @@ static int reads_back(const char *text, double v, enum moe_dtype dtype)
 	return r == v;
 }
 
-void moe_format_number(char *out, size_t size, double v,
-		       enum moe_dtype dtype)
+void moe_format_number(char *out, size_t size, double v, enum moe_dtype dtype)
 {
 	int lo = dtype == MOE_DTYPE_F32 ? 6 : 15;
 	int hi = dtype == MOE_DTYPE_F32 ? 9 : 17;
@@ -152,8 +150,8 @@ int moe_score_from_name(const char *s, enum moe_score *score)
 /* ---- guarded parse ---- */
 
 /* Fail with "[field: ]what at line L, column C" for byte off of text. */
-static int fail_at(struct moe_error *err, const char *field,
-		   const char *text, size_t off, const char *what)
+static int fail_at(struct moe_error *err, const char *field, const char *text,
+                   size_t off, const char *what)
 {
 	size_t line = 1, column = 1, i;
 
@@ -166,8 +164,8 @@ static int fail_at(struct moe_error *err, const char *field,
 		}
 	}
 	return moe_fail(err, -EINVAL, "%s%s%s at line %zu, column %zu",
-			field ? field : "", field ? ": " : "", what, line,
-			column);
+	                field ? field : "", field ? ": " : "", what, line,
+	                column);
 }
 
 /* The offset of the first NUL byte or of nesting too deep, or len. */
@@ -204,7 +202,7 @@ static size_t scan_text(const char *text, size_t len, int *too_deep)
 }
 
 cJSON *moe_json_parse(const char *text, size_t len, const char *field,
-		      struct moe_error *err)
+                      struct moe_error *err)
 {
 	char what[64];
 	const char *end = NULL;
@@ -216,8 +214,8 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
 	if (off < len) {
 		if (too_deep)
 			snprintf(what, sizeof(what),
-				 "nesting deeper than %u levels",
-				 MOE_MAX_JSON_DEPTH);
+			         "nesting deeper than %u levels",
+			         MOE_MAX_JSON_DEPTH);
 		else
 			snprintf(what, sizeof(what), "NUL byte");
 		fail_at(err, field, text, off, what);
@@ -237,7 +235,8 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
 		off++;
 	if (off < len) {
 		cJSON_Delete(tree);
-		fail_at(err, field, text, off, "unexpected text after the value");
+		fail_at(err, field, text, off,
+		        "unexpected text after the value");
 		return NULL;
 	}
 	return tree;
@@ -246,24 +245,39 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
 /* ---- reader: keys ---- */
 
 enum top_key {
-	T_FORMAT, T_VERSION, T_NAME, T_DESCRIPTION, T_FEATURES, T_CLASSES,
-	T_DTYPE, T_STANDARDIZE, T_GATE, T_EXPERTS, T_COUNT
+	T_FORMAT,
+	T_VERSION,
+	T_NAME,
+	T_DESCRIPTION,
+	T_FEATURES,
+	T_CLASSES,
+	T_DTYPE,
+	T_STANDARDIZE,
+	T_GATE,
+	T_EXPERTS,
+	T_COUNT
 };
 static const char *const top_names[T_COUNT] = {
-	"format", "format_version", "name", "description", "features",
-	"classes", "dtype", "standardize", "gate", "experts",
+    "format",  "format_version", "name",        "description", "features",
+    "classes", "dtype",          "standardize", "gate",        "experts",
 };
 
 enum gate_key {
-	G_KIND, G_SCORE, G_TEMPERATURE, G_TOP_K, G_WEIGHT, G_BIAS, G_COUNT
+	G_KIND,
+	G_SCORE,
+	G_TEMPERATURE,
+	G_TOP_K,
+	G_WEIGHT,
+	G_BIAS,
+	G_COUNT
 };
 static const char *const gate_names[G_COUNT] = {
-	"kind", "score", "temperature", "top_k", "weight", "bias",
+    "kind", "score", "temperature", "top_k", "weight", "bias",
 };
 
 enum pair_key { P_FIRST, P_SECOND, P_COUNT };
-static const char *const expert_names[P_COUNT] = { "weight", "bias" };
-static const char *const standardize_names[P_COUNT] = { "mean", "scale" };
+static const char *const expert_names[P_COUNT] = {"weight", "bias"};
+static const char *const standardize_names[P_COUNT] = {"mean", "scale"};
 
 /*
  * Sort the members of object into slots by name (slots[i] gets the member
@@ -271,8 +285,8 @@ static const char *const standardize_names[P_COUNT] = { "mean", "scale" };
  * where is the object's path, "" for the top level.
  */
 static int pick_keys(const cJSON *object, const char *where,
-		     const char *const *names, size_t n, const cJSON **slots,
-		     struct moe_error *err)
+                     const char *const *names, size_t n, const cJSON **slots,
+                     struct moe_error *err)
 {
 	const char *dot = where[0] ? "." : "";
 	const cJSON *item;
@@ -287,22 +301,20 @@ static int pick_keys(const cJSON *object, const char *where,
 			;
 		if (i == n)
 			return moe_fail(err, -EINVAL, "%s%s%.64s: unknown key",
-					where, dot, item->string);
+			                where, dot, item->string);
 		if (slots[i] != NULL)
-			return moe_fail(err, -EINVAL,
-					"%s%s%s: duplicate key", where, dot,
-					names[i]);
+			return moe_fail(err, -EINVAL, "%s%s%s: duplicate key",
+			                where, dot, names[i]);
 		slots[i] = item;
 	}
 	return 0;
 }
 
-static int require(const cJSON *item, const char *path,
-		   struct moe_error *err)
+static int require(const cJSON *item, const char *path, struct moe_error *err)
 {
 	if (item == NULL)
 		return moe_fail(err, -EINVAL, "%s: required key is missing",
-				path);
+		                path);
 	return 0;
 }
 
@@ -328,8 +340,8 @@ struct jfile {
 	const char **classes;
 };
 
-static int read_string(const cJSON *item, const char *path,
-		       const char **out, struct moe_error *err)
+static int read_string(const cJSON *item, const char *path, const char **out,
+                       struct moe_error *err)
 {
 	if (item == NULL)
 		return 0;
@@ -340,22 +352,23 @@ static int read_string(const cJSON *item, const char *path,
 }
 
 static int read_names(const cJSON *item, const char *path, size_t limit,
-		      const char ***out, size_t *count, struct moe_error *err)
+                      const char ***out, size_t *count, struct moe_error *err)
 {
 	const cJSON *name;
 	size_t n, i = 0;
 
 	if (!cJSON_IsArray(item))
 		return moe_fail(err, -EINVAL,
-				"%s: expected an array of strings", path);
+		                "%s: expected an array of strings", path);
 
 	n = array_length(item);
 	if (n == 0)
 		return moe_fail(err, -EINVAL, "%s: expected at least one name",
-				path);
+		                path);
 	if (n > limit)
-		return moe_fail(err, -E2BIG, "%s: %zu names, over the limit of %zu",
-				path, n, limit);
+		return moe_fail(err, -E2BIG,
+		                "%s: %zu names, over the limit of %zu", path, n,
+		                limit);
 
 	*out = calloc(n, sizeof(**out));
 	if (*out == NULL)
@@ -363,7 +376,7 @@ static int read_names(const cJSON *item, const char *path, size_t limit,
 	for (name = item->child; name != NULL; name = name->next, i++) {
 		if (!cJSON_IsString(name))
 			return moe_fail(err, -EINVAL,
-					"%s[%zu]: expected a string", path, i);
+			                "%s[%zu]: expected a string", path, i);
 		(*out)[i] = name->valuestring;
 	}
 	*count = n;
@@ -383,26 +396,28 @@ static int read_header(struct jfile *jf, struct moe_error *err)
 	if (!cJSON_IsString(format) ||
 	    strcmp(format->valuestring, SIGMOE_FORMAT_NAME) != 0)
 		return moe_fail(err, -EINVAL, "format: expected \"%s\"",
-				SIGMOE_FORMAT_NAME);
+		                SIGMOE_FORMAT_NAME);
 	if (!cJSON_IsNumber(version))
-		return moe_fail(err, -EINVAL, "format_version: expected a number");
-	if (version->valuedouble != SIGMOE_FORMAT_VERSION)
 		return moe_fail(err, -EINVAL,
-				"format_version: version %g is not supported (expected %d)",
-				version->valuedouble, SIGMOE_FORMAT_VERSION);
+		                "format_version: expected a number");
+	if (version->valuedouble != SIGMOE_FORMAT_VERSION)
+		return moe_fail(
+		    err, -EINVAL,
+		    "format_version: version %g is not supported (expected %d)",
+		    version->valuedouble, SIGMOE_FORMAT_VERSION);
 
 	jf->spec.dtype = MOE_DTYPE_F64;
 	if (dtype != NULL &&
 	    (!cJSON_IsString(dtype) ||
 	     moe_dtype_from_name(dtype->valuestring, &jf->spec.dtype) < 0))
 		return moe_fail(err, -EINVAL,
-				"dtype: expected \"F64\" or \"F32\"");
+		                "dtype: expected \"F64\" or \"F32\"");
 
-	if ((rc = read_string(jf->top[T_NAME], "name", &jf->spec.name,
-			      err)) < 0)
+	if ((rc = read_string(jf->top[T_NAME], "name", &jf->spec.name, err)) <
+	    0)
 		return rc;
 	return read_string(jf->top[T_DESCRIPTION], "description",
-			   &jf->spec.description, err);
+	                   &jf->spec.description, err);
 }
 
 static int read_gate_settings(struct jfile *jf, struct moe_error *err)
@@ -419,39 +434,42 @@ static int read_gate_settings(struct jfile *jf, struct moe_error *err)
 	if (kind != NULL &&
 	    (!cJSON_IsString(kind) ||
 	     moe_gate_kind_from_name(kind->valuestring, &gate->kind) < 0))
-		return moe_fail(err, -EINVAL,
-				"gate.kind: expected \"sigmoid\" or \"softmax\"");
+		return moe_fail(
+		    err, -EINVAL,
+		    "gate.kind: expected \"sigmoid\" or \"softmax\"");
 	if (score != NULL &&
 	    (!cJSON_IsString(score) ||
 	     moe_score_from_name(score->valuestring, &gate->score) < 0))
-		return moe_fail(err, -EINVAL,
-				"gate.score: expected \"inner\" or \"euclidean\"");
+		return moe_fail(
+		    err, -EINVAL,
+		    "gate.score: expected \"inner\" or \"euclidean\"");
 
 	if (tau != NULL) {
 		if (!cJSON_IsNumber(tau))
 			return moe_fail(err, -EINVAL,
-					"gate.temperature: expected a number");
+			                "gate.temperature: expected a number");
 		gate->temperature = tau->valuedouble;
 	}
 	if (top_k != NULL) {
 		double k = cJSON_IsNumber(top_k) ? top_k->valuedouble : -1;
 
 		if (!(k >= 0 && k <= MOE_MAX_EXPERTS + 1.0) || k != floor(k))
-			return moe_fail(err, -EINVAL,
-					"gate.top_k: expected a whole number from 0 to the number of experts");
+			return moe_fail(
+			    err, -EINVAL,
+			    "gate.top_k: expected a whole number from 0 to the number of experts");
 		gate->top_k = (size_t)k;
 	}
 	return 0;
 }
 
 static int read_sections(struct jfile *jf, const cJSON *root,
-			 struct moe_error *err)
+                         struct moe_error *err)
 {
 	int rc;
 
 	if (!cJSON_IsObject(root))
 		return moe_fail(err, -EINVAL,
-				"expected a JSON object at the top level");
+		                "expected a JSON object at the top level");
 	if ((rc = pick_keys(root, "", top_names, T_COUNT, jf->top, err)) < 0)
 		return rc;
 	if ((rc = read_header(jf, err)) < 0)
@@ -462,14 +480,14 @@ static int read_sections(struct jfile *jf, const cJSON *root,
 	    (rc = require(jf->top[T_EXPERTS], "experts", err)) < 0)
 		return rc;
 	if ((rc = pick_keys(jf->top[T_GATE], "gate", gate_names, G_COUNT,
-			    jf->gate, err)) < 0 ||
+	                    jf->gate, err)) < 0 ||
 	    (rc = pick_keys(jf->top[T_EXPERTS], "experts", expert_names,
-			    P_COUNT, jf->experts, err)) < 0)
+	                    P_COUNT, jf->experts, err)) < 0)
 		return rc;
 	if (jf->top[T_STANDARDIZE] != NULL &&
 	    (rc = pick_keys(jf->top[T_STANDARDIZE], "standardize",
-			    standardize_names, P_COUNT, jf->standardize,
-			    err)) < 0)
+	                    standardize_names, P_COUNT, jf->standardize, err)) <
+	        0)
 		return rc;
 
 	if ((rc = require(jf->gate[G_WEIGHT], "gate.weight", err)) < 0 ||
@@ -478,10 +496,10 @@ static int read_sections(struct jfile *jf, const cJSON *root,
 	    (rc = require(jf->experts[P_SECOND], "experts.bias", err)) < 0)
 		return rc;
 	if (jf->top[T_STANDARDIZE] != NULL &&
-	    ((rc = require(jf->standardize[P_FIRST], "standardize.mean",
-			   err)) < 0 ||
+	    ((rc = require(jf->standardize[P_FIRST], "standardize.mean", err)) <
+	         0 ||
 	     (rc = require(jf->standardize[P_SECOND], "standardize.scale",
-			   err)) < 0))
+	                   err)) < 0))
 		return rc;
 	return read_gate_settings(jf, err);
 }
@@ -494,33 +512,36 @@ static int read_dimensions(struct jfile *jf, struct moe_error *err)
 	int rc;
 
 	rc = read_names(jf->top[T_CLASSES], "classes", MOE_MAX_CLASSES,
-			&jf->classes, &spec->n_classes, err);
+	                &jf->classes, &spec->n_classes, err);
 	if (rc == 0 && jf->top[T_FEATURES] != NULL)
 		rc = read_names(jf->top[T_FEATURES], "features",
-				MOE_MAX_FEATURES, &jf->features,
-				&spec->n_features, err);
+		                MOE_MAX_FEATURES, &jf->features,
+		                &spec->n_features, err);
 	if (rc < 0)
 		return rc;
 
 	if (!cJSON_IsArray(weight) || weight->child == NULL)
 		return moe_fail(err, -EINVAL,
-				"gate.weight: expected an array of rows");
+		                "gate.weight: expected an array of rows");
 	spec->n_experts = array_length(weight);
 	if (spec->n_experts > MOE_MAX_EXPERTS)
-		return moe_fail(err, -E2BIG,
-				"gate.weight: %zu experts, over the limit of %u",
-				spec->n_experts, MOE_MAX_EXPERTS);
+		return moe_fail(
+		    err, -E2BIG,
+		    "gate.weight: %zu experts, over the limit of %u",
+		    spec->n_experts, MOE_MAX_EXPERTS);
 
 	if (jf->features == NULL) {
 		if (!cJSON_IsArray(weight->child) ||
 		    weight->child->child == NULL)
-			return moe_fail(err, -EINVAL,
-					"gate.weight[0]: expected an array of numbers");
+			return moe_fail(
+			    err, -EINVAL,
+			    "gate.weight[0]: expected an array of numbers");
 		spec->n_features = array_length(weight->child);
 		if (spec->n_features > MOE_MAX_FEATURES)
-			return moe_fail(err, -E2BIG,
-					"gate.weight[0]: %zu features, over the limit of %u",
-					spec->n_features, MOE_MAX_FEATURES);
+			return moe_fail(
+			    err, -E2BIG,
+			    "gate.weight[0]: %zu features, over the limit of %u",
+			    spec->n_features, MOE_MAX_FEATURES);
 	}
 	spec->features = jf->features;
 	spec->classes = jf->classes;
@@ -533,35 +554,38 @@ static int read_dimensions(struct jfile *jf, struct moe_error *err)
 struct fill {
 	enum moe_dtype dtype;
 	void *block;
-	size_t at;   /* next element of block */
+	size_t at; /* next element of block */
 };
 
 static int read_vector(struct fill *fill, const cJSON *array, size_t n,
-		       const char *path, struct moe_error *err)
+                       const char *path, struct moe_error *err)
 {
 	const cJSON *item;
 	size_t i = 0;
 	double v;
 
 	if (!cJSON_IsArray(array))
-		return moe_fail(err, -EINVAL, "%s: expected an array of numbers",
-				path);
+		return moe_fail(err, -EINVAL,
+		                "%s: expected an array of numbers", path);
 	if (array_length(array) != n)
-		return moe_fail(err, -EINVAL, "%s: expected %zu values, found %zu",
-				path, n, array_length(array));
+		return moe_fail(err, -EINVAL,
+		                "%s: expected %zu values, found %zu", path, n,
+		                array_length(array));
 
 	for (item = array->child; item != NULL; item = item->next, i++) {
 		if (!cJSON_IsNumber(item))
-			return moe_fail(err, -EINVAL, "%s[%zu]: expected a number",
-					path, i);
+			return moe_fail(err, -EINVAL,
+			                "%s[%zu]: expected a number", path, i);
 		v = item->valuedouble;
 		if (!isfinite(v))
 			return moe_fail(err, -EINVAL,
-					"%s[%zu]: not a finite number", path, i);
+			                "%s[%zu]: not a finite number", path,
+			                i);
 		if (fill->dtype == MOE_DTYPE_F32 && fabs(v) > FLT_MAX)
-			return moe_fail(err, -EINVAL,
-					"%s[%zu]: %g is out of the range of F32",
-					path, i, v);
+			return moe_fail(
+			    err, -EINVAL,
+			    "%s[%zu]: %g is out of the range of F32", path, i,
+			    v);
 		if (fill->block == NULL)
 			continue;
 		if (fill->dtype == MOE_DTYPE_F32)
@@ -574,8 +598,8 @@ static int read_vector(struct fill *fill, const cJSON *array, size_t n,
 
 /* rows x cols; noun names the rows in messages ("rows", "experts"). */
 static int read_matrix(struct fill *fill, const cJSON *array, size_t rows,
-		       size_t cols, const char *path, const char *noun,
-		       struct moe_error *err)
+                       size_t cols, const char *path, const char *noun,
+                       struct moe_error *err)
 {
 	char row_path[96];
 	const cJSON *row;
@@ -584,10 +608,10 @@ static int read_matrix(struct fill *fill, const cJSON *array, size_t rows,
 
 	if (!cJSON_IsArray(array))
 		return moe_fail(err, -EINVAL, "%s: expected an array of %s",
-				path, noun);
+		                path, noun);
 	if (array_length(array) != rows)
 		return moe_fail(err, -EINVAL, "%s: expected %zu %s, found %zu",
-				path, rows, noun, array_length(array));
+		                path, rows, noun, array_length(array));
 
 	for (row = array->child; row != NULL; row = row->next, i++) {
 		snprintf(row_path, sizeof(row_path), "%s[%zu]", path, i);
@@ -598,7 +622,7 @@ static int read_matrix(struct fill *fill, const cJSON *array, size_t rows,
 }
 
 static int read_experts(struct fill *fill, const cJSON *array, size_t e,
-			size_t k, size_t d, struct moe_error *err)
+                        size_t k, size_t d, struct moe_error *err)
 {
 	char path[96];
 	const cJSON *matrix;
@@ -607,11 +631,12 @@ static int read_experts(struct fill *fill, const cJSON *array, size_t e,
 
 	if (!cJSON_IsArray(array))
 		return moe_fail(err, -EINVAL,
-				"experts.weight: expected an array of experts");
+		                "experts.weight: expected an array of experts");
 	if (array_length(array) != e)
-		return moe_fail(err, -EINVAL,
-				"experts.weight: expected %zu experts, found %zu",
-				e, array_length(array));
+		return moe_fail(
+		    err, -EINVAL,
+		    "experts.weight: expected %zu experts, found %zu", e,
+		    array_length(array));
 
 	for (matrix = array->child; matrix != NULL; matrix = matrix->next) {
 		snprintf(path, sizeof(path), "experts.weight[%zu]", i++);
@@ -624,28 +649,28 @@ static int read_experts(struct fill *fill, const cJSON *array, size_t e,
 
 /* Both passes over the parameters, in the block's order. */
 static int read_parameters(const struct jfile *jf, struct fill *fill,
-			   struct moe_error *err)
+                           struct moe_error *err)
 {
 	const struct moe_model_spec *s = &jf->spec;
 	size_t e = s->n_experts, k = s->n_classes, d = s->n_features;
 	int rc;
 
 	fill->at = 0;
-	rc = read_matrix(fill, jf->gate[G_WEIGHT], e, d, "gate.weight",
-			 "rows", err);
+	rc = read_matrix(fill, jf->gate[G_WEIGHT], e, d, "gate.weight", "rows",
+	                 err);
 	if (rc == 0)
 		rc = read_vector(fill, jf->gate[G_BIAS], e, "gate.bias", err);
 	if (rc == 0)
 		rc = read_experts(fill, jf->experts[P_FIRST], e, k, d, err);
 	if (rc == 0)
 		rc = read_matrix(fill, jf->experts[P_SECOND], e, k,
-				 "experts.bias", "experts", err);
+		                 "experts.bias", "experts", err);
 	if (rc == 0 && jf->top[T_STANDARDIZE] != NULL)
 		rc = read_vector(fill, jf->standardize[P_FIRST], d,
-				 "standardize.mean", err);
+		                 "standardize.mean", err);
 	if (rc == 0 && jf->top[T_STANDARDIZE] != NULL)
 		rc = read_vector(fill, jf->standardize[P_SECOND], d,
-				 "standardize.scale", err);
+		                 "standardize.scale", err);
 	return rc;
 }
 
@@ -670,7 +695,7 @@ static void point_params(struct moe_model *m, char *block, int standardize)
 }
 
 static int parameter_count(const struct moe_model_spec *s, int standardize,
-			   size_t *count, struct moe_error *err)
+                           size_t *count, struct moe_error *err)
 {
 	size_t e = s->n_experts, k = s->n_classes, d = s->n_features;
 	size_t n;
@@ -678,18 +703,19 @@ static int parameter_count(const struct moe_model_spec *s, int standardize,
 	/* each factor is within its limit, so nothing here overflows */
 	n = e * d + e + e * k * d + e * k + (standardize ? 2 * d : 0);
 	if (n > MOE_MAX_PARAMETERS)
-		return moe_fail(err, -E2BIG,
-				"the model has %zu parameters, over the limit of %lu",
-				n, MOE_MAX_PARAMETERS);
+		return moe_fail(
+		    err, -E2BIG,
+		    "the model has %zu parameters, over the limit of %lu", n,
+		    MOE_MAX_PARAMETERS);
 	*count = n;
 	return 0;
 }
 
 static int build_model(struct jfile *jf, struct moe_model **out,
-		       struct moe_error *err)
+                       struct moe_error *err)
 {
 	int standardize = jf->top[T_STANDARDIZE] != NULL;
-	struct fill fill = { .dtype = jf->spec.dtype };
+	struct fill fill = {.dtype = jf->spec.dtype};
 	struct moe_model *model = NULL;
 	size_t count = 0, bytes;
 	int rc;
@@ -705,7 +731,7 @@ static int build_model(struct jfile *jf, struct moe_model **out,
 	if (fill.block == NULL) {
 		moe_model_free(model);
 		return moe_fail(err, -ENOMEM, "out of memory for %zu bytes",
-				bytes);
+		                bytes);
 	}
 	read_parameters(jf, &fill, err);
 	model->priv->owned = fill.block;
@@ -722,7 +748,7 @@ static int build_model(struct jfile *jf, struct moe_model **out,
 }
 
 int moe_json_read(const char *text, size_t len, struct moe_model **out,
-		  struct moe_error *err)
+                  struct moe_error *err)
 {
 	struct jfile jf;
 	cJSON *root;
@@ -730,8 +756,8 @@ int moe_json_read(const char *text, size_t len, struct moe_model **out,
 
 	if (len > MOE_MAX_JSON_MODEL_BYTES)
 		return moe_fail(err, -E2BIG,
-				"%zu bytes of JSON, over the limit of %lu",
-				len, MOE_MAX_JSON_MODEL_BYTES);
+		                "%zu bytes of JSON, over the limit of %lu", len,
+		                MOE_MAX_JSON_MODEL_BYTES);
 	root = moe_json_parse(text, len, NULL, err);
 	if (root == NULL)
 		return -EINVAL;
@@ -760,8 +786,8 @@ static void put_number(struct moe_buf *buf, double v, enum moe_dtype dtype)
 }
 
 /* "[a, b, c]" from n elements of array starting at element at */
-static void put_row(struct moe_buf *buf, const void *array, size_t at,
-		    size_t n, enum moe_dtype dtype)
+static void put_row(struct moe_buf *buf, const void *array, size_t at, size_t n,
+                    enum moe_dtype dtype)
 {
 	size_t i;
 
@@ -776,7 +802,7 @@ static void put_row(struct moe_buf *buf, const void *array, size_t at,
 
 /* rows of n elements, one per line, indented by indent spaces */
 static void put_rows(struct moe_buf *buf, const void *array, size_t at,
-		     size_t rows, size_t n, enum moe_dtype dtype, int indent)
+                     size_t rows, size_t n, enum moe_dtype dtype, int indent)
 {
 	size_t r;
 
@@ -808,10 +834,10 @@ static void put_head(struct moe_buf *buf, const struct moe_model *m)
 	char line[64];
 
 	snprintf(line, sizeof(line), "{\n  \"format\": \"%s\",\n",
-		 SIGMOE_FORMAT_NAME);
+	         SIGMOE_FORMAT_NAME);
 	moe_buf_puts(buf, line);
 	snprintf(line, sizeof(line), "  \"format_version\": %d,\n",
-		 SIGMOE_FORMAT_VERSION);
+	         SIGMOE_FORMAT_VERSION);
 	moe_buf_puts(buf, line);
 	moe_buf_puts(buf, "  \"name\": ");
 	moe_buf_put_string(buf, m->name);
@@ -842,7 +868,7 @@ static void put_gate(struct moe_buf *buf, const struct moe_model *m)
 	moe_buf_puts(buf, line);
 	moe_buf_puts(buf, "    \"weight\": ");
 	put_rows(buf, m->params.gate_weight, 0, m->n_experts, m->n_features,
-		 m->dtype, 6);
+	         m->dtype, 6);
 	moe_buf_puts(buf, ",\n    \"bias\": ");
 	put_row(buf, m->params.gate_bias, 0, m->n_experts, m->dtype);
 	moe_buf_puts(buf, "\n  },\n");
@@ -856,7 +882,7 @@ static void put_experts(struct moe_buf *buf, const struct moe_model *m)
 	for (e = 0; e < m->n_experts; e++) {
 		moe_buf_puts(buf, "      ");
 		put_rows(buf, m->params.expert_weight, e * k * d, k, d,
-			 m->dtype, 8);
+		         m->dtype, 8);
 		moe_buf_puts(buf, e + 1 < m->n_experts ? ",\n" : "\n");
 	}
 	moe_buf_puts(buf, "    ],\n    \"bias\": ");
@@ -865,16 +891,16 @@ static void put_experts(struct moe_buf *buf, const struct moe_model *m)
 }
 
 int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
-		   struct moe_error *err)
+                   struct moe_error *err)
 {
 	put_head(buf, model);
 	if (model->params.mean != NULL) {
 		moe_buf_puts(buf, "  \"standardize\": {\n    \"mean\": ");
 		put_row(buf, model->params.mean, 0, model->n_features,
-			model->dtype);
+		        model->dtype);
 		moe_buf_puts(buf, ",\n    \"scale\": ");
 		put_row(buf, model->params.scale, 0, model->n_features,
-			model->dtype);
+		        model->dtype);
 		moe_buf_puts(buf, "\n  },\n");
 	}
 	put_gate(buf, model);
@@ -882,8 +908,8 @@ int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
 
 	if (buf->error == -E2BIG)
 		return moe_fail(err, -E2BIG,
-				"the model takes more than %zu bytes as JSON",
-				buf->limit);
+		                "the model takes more than %zu bytes as JSON",
+		                buf->limit);
 	if (buf->error < 0)
 		return moe_fail(err, buf->error, "out of memory");
 	return 0;

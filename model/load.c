@@ -44,7 +44,7 @@ static const char *base_name(const char *path)
 
 /* Parse bytes; borrow lets safetensors tensors point into them. */
 static int parse(const void *data, size_t len, enum moe_format format,
-		 int borrow, struct moe_model **out, struct moe_error *err)
+                 int borrow, struct moe_model **out, struct moe_error *err)
 {
 	struct moe_model *model = NULL;
 	int rc;
@@ -53,8 +53,8 @@ static int parse(const void *data, size_t len, enum moe_format format,
 		return moe_fail(err, -EINVAL, "empty file");
 	if (len > MOE_MAX_MODEL_FILE_BYTES)
 		return moe_fail(err, -E2BIG,
-				"file is %zu bytes, over the limit of %lu",
-				len, MOE_MAX_MODEL_FILE_BYTES);
+		                "file is %zu bytes, over the limit of %lu", len,
+		                MOE_MAX_MODEL_FILE_BYTES);
 
 	if (format == MOE_FORMAT_JSON)
 		rc = moe_json_read(data, len, &model, err);
@@ -69,9 +69,9 @@ static int parse(const void *data, size_t len, enum moe_format format,
 	return 0;
 }
 
-int moe_model_load_buffer(const void *data, size_t len,
-			  enum moe_format format, const char *label,
-			  struct moe_model **out, struct moe_error *err)
+int moe_model_load_buffer(const void *data, size_t len, enum moe_format format,
+                          const char *label, struct moe_model **out,
+                          struct moe_error *err)
 {
 	int rc;
 
@@ -90,7 +90,7 @@ static int read_all(int fd, size_t len, char **out, struct moe_error *err)
 
 	if (text == NULL)
 		return moe_fail(err, -ENOMEM, "out of memory for %zu bytes",
-				len);
+		                len);
 	while (done < len) {
 		n = read(fd, text + done, len - done);
 		if (n < 0 && errno == EINTR)
@@ -99,9 +99,9 @@ static int read_all(int fd, size_t len, char **out, struct moe_error *err)
 			free(text);
 			if (n == 0)
 				return moe_fail(err, -EIO,
-						"file shrank while being read");
+				                "file shrank while being read");
 			return moe_fail(err, -EIO, "read failed: %s",
-					strerror(errno));
+			                strerror(errno));
 		}
 		done += (size_t)n;
 	}
@@ -110,15 +110,16 @@ static int read_all(int fd, size_t len, char **out, struct moe_error *err)
 }
 
 static int load_json(int fd, size_t len, struct moe_model **out,
-		     struct moe_error *err)
+                     struct moe_error *err)
 {
 	char *text = NULL;
 	int rc;
 
 	if (len > MOE_MAX_JSON_MODEL_BYTES)
-		return moe_fail(err, -E2BIG,
-				"file is %zu bytes, over the limit of %lu for JSON",
-				len, MOE_MAX_JSON_MODEL_BYTES);
+		return moe_fail(
+		    err, -E2BIG,
+		    "file is %zu bytes, over the limit of %lu for JSON", len,
+		    MOE_MAX_JSON_MODEL_BYTES);
 	if (len == 0)
 		return moe_fail(err, -EINVAL, "empty file");
 	if ((rc = read_all(fd, len, &text, err)) < 0)
@@ -129,7 +130,7 @@ static int load_json(int fd, size_t len, struct moe_model **out,
 }
 
 static int load_safetensors(int fd, size_t len, struct moe_model **out,
-			    struct moe_error *err)
+                            struct moe_error *err)
 {
 	struct moe_model *model = NULL;
 	void *map;
@@ -140,7 +141,7 @@ static int load_safetensors(int fd, size_t len, struct moe_model **out,
 	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return moe_fail(err, -EIO, "cannot map the file: %s",
-				strerror(errno));
+		                strerror(errno));
 
 	rc = parse(map, len, MOE_FORMAT_SAFETENSORS, 1, &model, err);
 	if (rc < 0 || !model->mapped) {
@@ -155,7 +156,7 @@ static int load_safetensors(int fd, size_t len, struct moe_model **out,
 }
 
 static int load_fd(int fd, enum moe_format format, struct moe_model **out,
-		   struct moe_error *err)
+                   struct moe_error *err)
 {
 	struct stat st;
 
@@ -165,8 +166,8 @@ static int load_fd(int fd, enum moe_format format, struct moe_model **out,
 		return moe_fail(err, -EINVAL, "not a regular file");
 	if ((uint64_t)st.st_size > MOE_MAX_MODEL_FILE_BYTES)
 		return moe_fail(err, -E2BIG,
-				"file is %jd bytes, over the limit of %lu",
-				(intmax_t)st.st_size, MOE_MAX_MODEL_FILE_BYTES);
+		                "file is %jd bytes, over the limit of %lu",
+		                (intmax_t)st.st_size, MOE_MAX_MODEL_FILE_BYTES);
 
 	if (format == MOE_FORMAT_JSON)
 		return load_json(fd, (size_t)st.st_size, out, err);
@@ -174,21 +175,22 @@ static int load_fd(int fd, enum moe_format format, struct moe_model **out,
 }
 
 int moe_model_load(const char *path, struct moe_model **out,
-		   struct moe_error *err)
+                   struct moe_error *err)
 {
 	enum moe_format format;
 	int fd, rc;
 
 	if (moe_format_from_path(path, &format) < 0) {
-		rc = moe_fail(err, -EINVAL,
-			      "unknown extension (expected .json or .safetensors)");
+		rc = moe_fail(
+		    err, -EINVAL,
+		    "unknown extension (expected .json or .safetensors)");
 		goto prefix;
 	}
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = moe_fail(err, errno == ENOENT ? -ENOENT : -EIO,
-			      "cannot open: %s", strerror(errno));
+		              "cannot open: %s", strerror(errno));
 		goto prefix;
 	}
 	rc = load_fd(fd, format, out, err);
@@ -201,9 +203,9 @@ prefix:
 }
 
 int moe_model_serialize(const struct moe_model *model, enum moe_format fmt,
-			void **bytes, size_t *len, struct moe_error *err)
+                        void **bytes, size_t *len, struct moe_error *err)
 {
-	struct moe_buf buf = { 0 };
+	struct moe_buf buf = {0};
 	int rc;
 
 	if (fmt == MOE_FORMAT_JSON) {
@@ -268,7 +270,7 @@ static void sync_dir(const char *path)
 }
 
 static int write_file(const char *path, const void *bytes, size_t len,
-		      struct moe_error *err)
+                      struct moe_error *err)
 {
 	char *tmp = temp_path(path);
 	int fd, rc;
@@ -277,8 +279,9 @@ static int write_file(const char *path, const void *bytes, size_t len,
 		return moe_fail(err, -ENOMEM, "%s: out of memory", path);
 	fd = mkstemps(tmp, 4);
 	if (fd < 0) {
-		rc = moe_fail(err, -EIO, "%s: cannot create a temporary file: %s",
-			      path, strerror(errno));
+		rc = moe_fail(err, -EIO,
+		              "%s: cannot create a temporary file: %s", path,
+		              strerror(errno));
 		goto free_tmp;
 	}
 
@@ -294,7 +297,7 @@ static int write_file(const char *path, const void *bytes, size_t len,
 	if (rc < 0) {
 		unlink(tmp);
 		rc = moe_fail(err, -EIO, "%s: cannot write: %s", path,
-			      strerror(-rc));
+		              strerror(-rc));
 		goto free_tmp;
 	}
 	sync_dir(path);
@@ -305,7 +308,7 @@ free_tmp:
 }
 
 int moe_model_save(const struct moe_model *model, const char *path,
-		   struct moe_error *err)
+                   struct moe_error *err)
 {
 	enum moe_format format;
 	void *bytes;
@@ -313,9 +316,10 @@ int moe_model_save(const struct moe_model *model, const char *path,
 	int rc;
 
 	if (moe_format_from_path(path, &format) < 0)
-		return moe_fail(err, -EINVAL,
-				"%s: unknown extension (expected .json or .safetensors)",
-				path);
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s: unknown extension (expected .json or .safetensors)",
+		    path);
 	rc = moe_model_serialize(model, format, &bytes, &len, err);
 	if (rc < 0) {
 		moe_prefix(err, path);

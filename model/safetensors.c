@@ -27,40 +27,55 @@
 #endif
 
 enum tensor_id {
-	GATE_WEIGHT, GATE_BIAS, EXPERT_WEIGHT, EXPERT_BIAS, MEAN, SCALE,
+	GATE_WEIGHT,
+	GATE_BIAS,
+	EXPERT_WEIGHT,
+	EXPERT_BIAS,
+	MEAN,
+	SCALE,
 	N_TENSORS
 };
 
 /* Also the order in which the writer lays tensors out. */
 static const char *const tensor_names[N_TENSORS] = {
-	"gate.weight", "gate.bias", "experts.weight", "experts.bias",
-	"standardize.mean", "standardize.scale",
+    "gate.weight",  "gate.bias",        "experts.weight",
+    "experts.bias", "standardize.mean", "standardize.scale",
 };
-static const size_t tensor_rank[N_TENSORS] = { 2, 1, 3, 2, 1, 1 };
+static const size_t tensor_rank[N_TENSORS] = {2, 1, 3, 2, 1, 1};
 
 enum meta_key {
-	M_CLASSES, M_DESCRIPTION, M_FEATURES, M_FORMAT, M_VERSION, M_KIND,
-	M_SCORE, M_TEMPERATURE, M_TOP_K, M_NAME, M_COUNT
+	M_CLASSES,
+	M_DESCRIPTION,
+	M_FEATURES,
+	M_FORMAT,
+	M_VERSION,
+	M_KIND,
+	M_SCORE,
+	M_TEMPERATURE,
+	M_TOP_K,
+	M_NAME,
+	M_COUNT
 };
 
 /* Sorted, as the writer writes them. */
 static const char *const meta_names[M_COUNT] = {
-	"classes", "description", "features", "format", "format_version",
-	"gate.kind", "gate.score", "gate.temperature", "gate.top_k", "name",
+    "classes",        "description", "features",   "format",
+    "format_version", "gate.kind",   "gate.score", "gate.temperature",
+    "gate.top_k",     "name",
 };
 
-#define MAX_INDEX 9007199254740992.0   /* 2^53: exact in a double */
+#define MAX_INDEX 9007199254740992.0 /* 2^53: exact in a double */
 
 struct tensor {
-	const cJSON *entry;   /* NULL when absent */
+	const cJSON *entry; /* NULL when absent */
 	enum moe_dtype dtype;
 	uint64_t shape[3];
-	uint64_t begin, end;  /* data_offsets */
-	size_t count;         /* elements */
+	uint64_t begin, end; /* data_offsets */
+	size_t count;        /* elements */
 };
 
 struct stfile {
-	const unsigned char *area;   /* the data area */
+	const unsigned char *area; /* the data area */
 	size_t area_len;
 	const cJSON *meta[M_COUNT];
 	struct tensor t[N_TENSORS];
@@ -73,17 +88,17 @@ struct stfile {
 /* ---- header: metadata ---- */
 
 static int pick_metadata(struct stfile *st, const cJSON *meta,
-			 struct moe_error *err)
+                         struct moe_error *err)
 {
 	const cJSON *item;
 	size_t i;
 
 	if (meta == NULL)
 		return moe_fail(err, -EINVAL,
-				"__metadata__: required key is missing");
+		                "__metadata__: required key is missing");
 	if (!cJSON_IsObject(meta))
 		return moe_fail(err, -EINVAL,
-				"__metadata__: expected an object of strings");
+		                "__metadata__: expected an object of strings");
 
 	for (item = meta->child; item != NULL; item = item->next) {
 		for (i = 0; i < M_COUNT && strcmp(item->string, meta_names[i]);
@@ -91,16 +106,16 @@ static int pick_metadata(struct stfile *st, const cJSON *meta,
 			;
 		if (i == M_COUNT)
 			return moe_fail(err, -EINVAL,
-					"__metadata__.%.64s: unknown key",
-					item->string);
+			                "__metadata__.%.64s: unknown key",
+			                item->string);
 		if (st->meta[i] != NULL)
 			return moe_fail(err, -EINVAL,
-					"__metadata__.%s: duplicate key",
-					meta_names[i]);
+			                "__metadata__.%s: duplicate key",
+			                meta_names[i]);
 		if (!cJSON_IsString(item))
 			return moe_fail(err, -EINVAL,
-					"__metadata__.%s: expected a string",
-					meta_names[i]);
+			                "__metadata__.%s: expected a string",
+			                meta_names[i]);
 		st->meta[i] = item;
 	}
 	return 0;
@@ -113,8 +128,7 @@ static const char *meta_string(const struct stfile *st, enum meta_key key)
 
 /* A names array encoded as a JSON string ("[\"a\", \"b\"]"). */
 static int read_names(const char *text, enum meta_key key, cJSON **tree,
-		      const char ***names, size_t *count,
-		      struct moe_error *err)
+                      const char ***names, size_t *count, struct moe_error *err)
 {
 	char field[48];
 	const cJSON *item;
@@ -126,7 +140,7 @@ static int read_names(const char *text, enum meta_key key, cJSON **tree,
 		return -EINVAL;
 	if (!cJSON_IsArray(*tree))
 		return moe_fail(err, -EINVAL,
-				"%s: expected a JSON array of strings", field);
+		                "%s: expected a JSON array of strings", field);
 
 	for (item = (*tree)->child; item != NULL; item = item->next)
 		n++;
@@ -136,7 +150,7 @@ static int read_names(const char *text, enum meta_key key, cJSON **tree,
 	for (n = 0, item = (*tree)->child; item; item = item->next, n++) {
 		if (!cJSON_IsString(item))
 			return moe_fail(err, -EINVAL,
-					"%s[%zu]: expected a string", field, n);
+			                "%s[%zu]: expected a string", field, n);
 		(*names)[n] = item->valuestring;
 	}
 	*count = n;
@@ -168,26 +182,30 @@ static int read_gate_settings(struct stfile *st, struct moe_error *err)
 	gate->top_k = 0;
 
 	if (kind != NULL && moe_gate_kind_from_name(kind, &gate->kind) < 0)
-		return moe_fail(err, -EINVAL,
-				"__metadata__.gate.kind: expected \"sigmoid\" or \"softmax\"");
+		return moe_fail(
+		    err, -EINVAL,
+		    "__metadata__.gate.kind: expected \"sigmoid\" or \"softmax\"");
 	if (score != NULL && moe_score_from_name(score, &gate->score) < 0)
-		return moe_fail(err, -EINVAL,
-				"__metadata__.gate.score: expected \"inner\" or \"euclidean\"");
+		return moe_fail(
+		    err, -EINVAL,
+		    "__metadata__.gate.score: expected \"inner\" or \"euclidean\"");
 	if (tau != NULL && parse_number(tau, &gate->temperature) < 0)
-		return moe_fail(err, -EINVAL,
-				"__metadata__.gate.temperature: expected a finite number");
+		return moe_fail(
+		    err, -EINVAL,
+		    "__metadata__.gate.temperature: expected a finite number");
 	if (top_k != NULL) {
 		if (top_k[0] == '\0' || strlen(top_k) > 9 ||
 		    strspn(top_k, "0123456789") != strlen(top_k))
-			return moe_fail(err, -EINVAL,
-					"__metadata__.gate.top_k: expected a whole number from 0 to the number of experts");
+			return moe_fail(
+			    err, -EINVAL,
+			    "__metadata__.gate.top_k: expected a whole number from 0 to the number of experts");
 		gate->top_k = (size_t)strtoul(top_k, NULL, 10);
 	}
 	return 0;
 }
 
 static int read_metadata(struct stfile *st, const cJSON *meta,
-			 struct moe_error *err)
+                         struct moe_error *err)
 {
 	const char *format, *version;
 	int rc;
@@ -199,27 +217,26 @@ static int read_metadata(struct stfile *st, const cJSON *meta,
 	version = meta_string(st, M_VERSION);
 	if (format == NULL || version == NULL || st->meta[M_CLASSES] == NULL)
 		return moe_fail(err, -EINVAL,
-				"__metadata__.%s: required key is missing",
-				format == NULL	  ? "format"
-				: version == NULL ? "format_version"
-						  : "classes");
+		                "__metadata__.%s: required key is missing",
+		                format == NULL    ? "format"
+		                : version == NULL ? "format_version"
+		                                  : "classes");
 	if (strcmp(format, SIGMOE_FORMAT_NAME) != 0)
 		return moe_fail(err, -EINVAL,
-				"__metadata__.format: expected \"%s\"",
-				SIGMOE_FORMAT_NAME);
+		                "__metadata__.format: expected \"%s\"",
+		                SIGMOE_FORMAT_NAME);
 	if (strcmp(version, "1") != 0)
 		return moe_fail(err, -EINVAL,
-				"__metadata__.format_version: expected \"1\"");
+		                "__metadata__.format_version: expected \"1\"");
 
 	st->spec.name = meta_string(st, M_NAME);
 	st->spec.description = meta_string(st, M_DESCRIPTION);
-	rc = read_names(meta_string(st, M_CLASSES), M_CLASSES,
-			&st->class_tree, &st->classes, &st->n_class_names,
-			err);
+	rc = read_names(meta_string(st, M_CLASSES), M_CLASSES, &st->class_tree,
+	                &st->classes, &st->n_class_names, err);
 	if (rc == 0 && st->meta[M_FEATURES] != NULL)
 		rc = read_names(meta_string(st, M_FEATURES), M_FEATURES,
-				&st->feature_tree, &st->features,
-				&st->n_feature_names, err);
+		                &st->feature_tree, &st->features,
+		                &st->n_feature_names, err);
 	if (rc < 0)
 		return rc;
 	return read_gate_settings(st, err);
@@ -251,40 +268,42 @@ static int count_items(const cJSON *array)
 }
 
 static int read_shape(struct tensor *t, const char *name, size_t rank,
-		      const cJSON *shape, struct moe_error *err)
+                      const cJSON *shape, struct moe_error *err)
 {
 	const cJSON *item;
 	size_t i = 0;
 
 	if (!cJSON_IsArray(shape))
 		return moe_fail(err, -EINVAL,
-				"%s.shape: expected an array of sizes", name);
+		                "%s.shape: expected an array of sizes", name);
 	if ((size_t)count_items(shape) != rank)
 		return moe_fail(err, -EINVAL,
-				"%s.shape: expected %zu dimensions, found %d",
-				name, rank, count_items(shape));
+		                "%s.shape: expected %zu dimensions, found %d",
+		                name, rank, count_items(shape));
 	for (item = shape->child; item != NULL; item = item->next, i++)
 		if (read_index(item, &t->shape[i]) < 0)
-			return moe_fail(err, -EINVAL,
-					"%s.shape[%zu]: expected a whole number from 0 to 2^53",
-					name, i);
+			return moe_fail(
+			    err, -EINVAL,
+			    "%s.shape[%zu]: expected a whole number from 0 to 2^53",
+			    name, i);
 	return 0;
 }
 
 static int read_offsets(struct tensor *t, const char *name,
-			const cJSON *offsets, struct moe_error *err)
+                        const cJSON *offsets, struct moe_error *err)
 {
 	if (!cJSON_IsArray(offsets) || count_items(offsets) != 2 ||
 	    read_index(offsets->child, &t->begin) < 0 ||
 	    read_index(offsets->child->next, &t->end) < 0)
-		return moe_fail(err, -EINVAL,
-				"%s.data_offsets: expected [begin, end], two whole numbers from 0 to 2^53",
-				name);
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s.data_offsets: expected [begin, end], two whole numbers from 0 to 2^53",
+		    name);
 	return 0;
 }
 
-static int read_entry(struct stfile *st, enum tensor_id id,
-		      const cJSON *entry, struct moe_error *err)
+static int read_entry(struct stfile *st, enum tensor_id id, const cJSON *entry,
+                      struct moe_error *err)
 {
 	struct tensor *t = &st->t[id];
 	const char *name = tensor_names[id];
@@ -293,9 +312,10 @@ static int read_entry(struct stfile *st, enum tensor_id id,
 	int rc;
 
 	if (!cJSON_IsObject(entry))
-		return moe_fail(err, -EINVAL,
-				"%s: expected an object with dtype, shape and data_offsets",
-				name);
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s: expected an object with dtype, shape and data_offsets",
+		    name);
 	for (item = entry->child; item != NULL; item = item->next) {
 		if (strcmp(item->string, "dtype") == 0)
 			slot = &dtype;
@@ -305,23 +325,23 @@ static int read_entry(struct stfile *st, enum tensor_id id,
 			slot = &offsets;
 		else
 			return moe_fail(err, -EINVAL, "%s.%.64s: unknown key",
-					name, item->string);
+			                name, item->string);
 		if (*slot != NULL)
 			return moe_fail(err, -EINVAL, "%s.%s: duplicate key",
-					name, item->string);
+			                name, item->string);
 		*slot = item;
 	}
 
 	if (dtype == NULL || shape == NULL || offsets == NULL)
 		return moe_fail(err, -EINVAL, "%s.%s: required key is missing",
-				name,
-				dtype == NULL	? "dtype"
-				: shape == NULL ? "shape"
-						: "data_offsets");
+		                name,
+		                dtype == NULL   ? "dtype"
+		                : shape == NULL ? "shape"
+		                                : "data_offsets");
 	if (!cJSON_IsString(dtype) ||
 	    moe_dtype_from_name(dtype->valuestring, &t->dtype) < 0)
 		return moe_fail(err, -EINVAL,
-				"%s.dtype: expected \"F64\" or \"F32\"", name);
+		                "%s.dtype: expected \"F64\" or \"F32\"", name);
 
 	if ((rc = read_shape(t, name, tensor_rank[id], shape, err)) < 0)
 		return rc;
@@ -331,7 +351,7 @@ static int read_entry(struct stfile *st, enum tensor_id id,
 
 /* Sort the header's members into metadata and the six tensors. */
 static int read_members(struct stfile *st, const cJSON *header,
-			struct moe_error *err)
+                        struct moe_error *err)
 {
 	const cJSON *item, *meta = NULL;
 	size_t i;
@@ -344,20 +364,20 @@ static int read_members(struct stfile *st, const cJSON *header,
 		if (strcmp(item->string, "__metadata__") == 0) {
 			if (meta != NULL)
 				return moe_fail(err, -EINVAL,
-						"__metadata__: duplicate key");
+				                "__metadata__: duplicate key");
 			meta = item;
 			continue;
 		}
-		for (i = 0; i < N_TENSORS && strcmp(item->string,
-						    tensor_names[i]);
+		for (i = 0;
+		     i < N_TENSORS && strcmp(item->string, tensor_names[i]);
 		     i++)
 			;
 		if (i == N_TENSORS)
 			return moe_fail(err, -EINVAL, "%.64s: unknown tensor",
-					item->string);
+			                item->string);
 		if (st->t[i].entry != NULL)
 			return moe_fail(err, -EINVAL, "%s: duplicate tensor",
-					tensor_names[i]);
+			                tensor_names[i]);
 		if ((rc = read_entry(st, (enum tensor_id)i, item, err)) < 0)
 			return rc;
 	}
@@ -373,35 +393,34 @@ static int require_tensors(const struct stfile *st, struct moe_error *err)
 	for (i = 0; i <= EXPERT_BIAS; i++)
 		if (st->t[i].entry == NULL)
 			return moe_fail(err, -EINVAL, "%s: missing tensor",
-					tensor_names[i]);
+			                tensor_names[i]);
 	if ((st->t[MEAN].entry == NULL) != (st->t[SCALE].entry == NULL))
 		return moe_fail(err, -EINVAL,
-				"%s: missing tensor (%s is present)",
-				tensor_names[st->t[MEAN].entry ? SCALE : MEAN],
-				tensor_names[st->t[MEAN].entry ? MEAN : SCALE]);
+		                "%s: missing tensor (%s is present)",
+		                tensor_names[st->t[MEAN].entry ? SCALE : MEAN],
+		                tensor_names[st->t[MEAN].entry ? MEAN : SCALE]);
 
 	for (i = 1; i < N_TENSORS; i++)
 		if (st->t[i].entry != NULL &&
 		    st->t[i].dtype != st->t[GATE_WEIGHT].dtype)
-			return moe_fail(err, -EINVAL,
-					"%s.dtype: %s differs from %s of gate.weight",
-					tensor_names[i],
-					moe_dtype_name(st->t[i].dtype),
-					moe_dtype_name(st->t[GATE_WEIGHT].dtype));
+			return moe_fail(
+			    err, -EINVAL,
+			    "%s.dtype: %s differs from %s of gate.weight",
+			    tensor_names[i], moe_dtype_name(st->t[i].dtype),
+			    moe_dtype_name(st->t[GATE_WEIGHT].dtype));
 	return 0;
 }
 
-static int expect_dim(const struct stfile *st, enum tensor_id id,
-		      size_t axis, uint64_t want, const char *source,
-		      struct moe_error *err)
+static int expect_dim(const struct stfile *st, enum tensor_id id, size_t axis,
+                      uint64_t want, const char *source, struct moe_error *err)
 {
 	uint64_t found = st->t[id].shape[axis];
 
 	if (found != want)
 		return moe_fail(err, -EINVAL,
-				"%s.shape[%zu]: expected %" PRIu64
-				" as in %s, found %" PRIu64,
-				tensor_names[id], axis, want, source, found);
+		                "%s.shape[%zu]: expected %" PRIu64
+		                " as in %s, found %" PRIu64,
+		                tensor_names[id], axis, want, source, found);
 	return 0;
 }
 
@@ -409,19 +428,19 @@ static int check_limits(const uint64_t *ekd, struct moe_error *err)
 {
 	if (ekd[0] > MOE_MAX_EXPERTS)
 		return moe_fail(err, -E2BIG,
-				"gate.weight.shape[0]: %" PRIu64
-				" experts, over the limit of %u",
-				ekd[0], MOE_MAX_EXPERTS);
+		                "gate.weight.shape[0]: %" PRIu64
+		                " experts, over the limit of %u",
+		                ekd[0], MOE_MAX_EXPERTS);
 	if (ekd[1] > MOE_MAX_CLASSES)
 		return moe_fail(err, -E2BIG,
-				"experts.weight.shape[1]: %" PRIu64
-				" classes, over the limit of %u",
-				ekd[1], MOE_MAX_CLASSES);
+		                "experts.weight.shape[1]: %" PRIu64
+		                " classes, over the limit of %u",
+		                ekd[1], MOE_MAX_CLASSES);
 	if (ekd[2] > MOE_MAX_FEATURES)
 		return moe_fail(err, -E2BIG,
-				"gate.weight.shape[1]: %" PRIu64
-				" features, over the limit of %u",
-				ekd[2], MOE_MAX_FEATURES);
+		                "gate.weight.shape[1]: %" PRIu64
+		                " features, over the limit of %u",
+		                ekd[2], MOE_MAX_FEATURES);
 	return 0;
 }
 
@@ -431,7 +450,7 @@ static int check_shapes(struct stfile *st, struct moe_error *err)
 	uint64_t e = st->t[GATE_WEIGHT].shape[0];
 	uint64_t d = st->t[GATE_WEIGHT].shape[1];
 	uint64_t k = st->t[EXPERT_WEIGHT].shape[1];
-	uint64_t ekd[3] = { e, k, d };
+	uint64_t ekd[3] = {e, k, d};
 	int rc;
 
 	if ((rc = expect_dim(st, GATE_BIAS, 0, e, "gate.weight", err)) ||
@@ -471,20 +490,24 @@ static int check_offsets(const struct stfile *st, struct moe_error *err)
 			continue;
 		if (t->end < t->begin)
 			return moe_fail(err, -EINVAL,
-					"%s: data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin",
-					tensor_names[i], t->begin, t->end);
+			                "%s: data_offsets [%" PRIu64
+			                ", %" PRIu64 "] end before they begin",
+			                tensor_names[i], t->begin, t->end);
 		if (t->end > st->area_len)
-			return moe_fail(err, -EINVAL,
-					"%s: data_offsets [%" PRIu64 ", %" PRIu64 "] exceed the data area of %zu bytes",
-					tensor_names[i], t->begin, t->end,
-					st->area_len);
+			return moe_fail(
+			    err, -EINVAL,
+			    "%s: data_offsets [%" PRIu64 ", %" PRIu64
+			    "] exceed the data area of %zu bytes",
+			    tensor_names[i], t->begin, t->end, st->area_len);
 		if (t->end - t->begin != t->count * size)
 			return moe_fail(err, -EINVAL,
-					"%s: data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64 " bytes, but %zu %s values take %zu",
-					tensor_names[i], t->begin, t->end,
-					t->end - t->begin, t->count,
-					moe_dtype_name(st->spec.dtype),
-					t->count * size);
+			                "%s: data_offsets [%" PRIu64
+			                ", %" PRIu64 "] hold %" PRIu64
+			                " bytes, but %zu %s values take %zu",
+			                tensor_names[i], t->begin, t->end,
+			                t->end - t->begin, t->count,
+			                moe_dtype_name(st->spec.dtype),
+			                t->count * size);
 	}
 
 	for (i = 0; i < N_TENSORS; i++) {
@@ -495,9 +518,11 @@ static int check_offsets(const struct stfile *st, struct moe_error *err)
 			    t->begin >= u->end || u->begin >= t->end)
 				continue;
 			return moe_fail(err, -EINVAL,
-					"%s: data_offsets [%" PRIu64 ", %" PRIu64 "] overlap %s [%" PRIu64 ", %" PRIu64 "]",
-					tensor_names[i], t->begin, t->end,
-					tensor_names[j], u->begin, u->end);
+			                "%s: data_offsets [%" PRIu64
+			                ", %" PRIu64 "] overlap %s [%" PRIu64
+			                ", %" PRIu64 "]",
+			                tensor_names[i], t->begin, t->end,
+			                tensor_names[j], u->begin, u->end);
 		}
 	}
 	return 0;
@@ -506,14 +531,15 @@ static int check_offsets(const struct stfile *st, struct moe_error *err)
 static int check_names(struct stfile *st, struct moe_error *err)
 {
 	if (st->n_class_names != st->spec.n_classes)
-		return moe_fail(err, -EINVAL,
-				"__metadata__.classes: expected %zu names as in experts.weight, found %zu",
-				st->spec.n_classes, st->n_class_names);
-	if (st->features != NULL &&
-	    st->n_feature_names != st->spec.n_features)
-		return moe_fail(err, -EINVAL,
-				"__metadata__.features: expected %zu names as in gate.weight, found %zu",
-				st->spec.n_features, st->n_feature_names);
+		return moe_fail(
+		    err, -EINVAL,
+		    "__metadata__.classes: expected %zu names as in experts.weight, found %zu",
+		    st->spec.n_classes, st->n_class_names);
+	if (st->features != NULL && st->n_feature_names != st->spec.n_features)
+		return moe_fail(
+		    err, -EINVAL,
+		    "__metadata__.features: expected %zu names as in gate.weight, found %zu",
+		    st->spec.n_features, st->n_feature_names);
 	st->spec.classes = st->classes;
 	st->spec.features = st->features;
 	return 0;
@@ -546,10 +572,10 @@ static size_t round8(size_t n)
 
 /* Point params at aligned tensors in place, copy the others. */
 static int place_params(const struct stfile *st, struct moe_model *m,
-			int borrow, struct moe_error *err)
+                        int borrow, struct moe_error *err)
 {
 	size_t size = moe_dtype_size(m->dtype), bytes = 0, at = 0, i;
-	int in_place[N_TENSORS] = { 0 };
+	int in_place[N_TENSORS] = {0};
 	char *block;
 
 	for (i = 0; i < N_TENSORS; i++) {
@@ -567,7 +593,7 @@ static int place_params(const struct stfile *st, struct moe_model *m,
 	block = malloc(bytes ? bytes : 1);
 	if (block == NULL)
 		return moe_fail(err, -ENOMEM, "out of memory for %zu bytes",
-				bytes);
+		                bytes);
 	m->priv->owned = block;
 	m->priv->owned_bytes = bytes;
 
@@ -590,36 +616,39 @@ static int place_params(const struct stfile *st, struct moe_model *m,
 
 /* ---- reader ---- */
 
-static int read_layout(struct stfile *st, const unsigned char *data,
-		       size_t len, cJSON **header, struct moe_error *err)
+static int read_layout(struct stfile *st, const unsigned char *data, size_t len,
+                       cJSON **header, struct moe_error *err)
 {
 	uint64_t n = 0;
 	int i;
 
 	if (len < 8)
-		return moe_fail(err, -EINVAL,
-				"file is %zu bytes, too short for the 8-byte header length",
-				len);
+		return moe_fail(
+		    err, -EINVAL,
+		    "file is %zu bytes, too short for the 8-byte header length",
+		    len);
 	for (i = 7; i >= 0; i--)
 		n = n << 8 | data[i];
 	if (n > MOE_MAX_ST_HEADER_BYTES)
 		return moe_fail(err, -E2BIG,
-				"header: length %" PRIu64 " is over the limit of %lu bytes",
-				n, MOE_MAX_ST_HEADER_BYTES);
+		                "header: length %" PRIu64
+		                " is over the limit of %lu bytes",
+		                n, MOE_MAX_ST_HEADER_BYTES);
 	if (n > len - 8)
 		return moe_fail(err, -EINVAL,
-				"header: length %" PRIu64 " runs past the end of the file (%zu bytes)",
-				n, len);
+		                "header: length %" PRIu64
+		                " runs past the end of the file (%zu bytes)",
+		                n, len);
 
 	st->area = data + 8 + n;
 	st->area_len = len - 8 - (size_t)n;
-	*header = moe_json_parse((const char *)data + 8, (size_t)n, "header",
-				 err);
+	*header =
+	    moe_json_parse((const char *)data + 8, (size_t)n, "header", err);
 	return *header ? 0 : -EINVAL;
 }
 
 static int build_model(struct stfile *st, int borrow, struct moe_model **out,
-		       struct moe_error *err)
+                       struct moe_error *err)
 {
 	struct moe_model *model = NULL;
 	int rc;
@@ -639,7 +668,7 @@ static int build_model(struct stfile *st, int borrow, struct moe_model **out,
 }
 
 int moe_st_read(const unsigned char *data, size_t len, int borrow,
-		struct moe_model **out, struct moe_error *err)
+                struct moe_model **out, struct moe_error *err)
 {
 	struct stfile st;
 	cJSON *header = NULL;
@@ -670,10 +699,9 @@ int moe_st_read(const unsigned char *data, size_t len, int borrow,
 
 /* ---- writer ---- */
 
-static void put_names_string(struct moe_buf *buf, char *const *names,
-			     size_t n)
+static void put_names_string(struct moe_buf *buf, char *const *names, size_t n)
 {
-	struct moe_buf inner = { .limit = MOE_MAX_ST_HEADER_BYTES };
+	struct moe_buf inner = {.limit = MOE_MAX_ST_HEADER_BYTES};
 	size_t i;
 
 	moe_buf_put(&inner, "[", 1);
@@ -682,7 +710,7 @@ static void put_names_string(struct moe_buf *buf, char *const *names,
 			moe_buf_put(&inner, ",", 1);
 		moe_buf_put_string(&inner, names[i]);
 	}
-	moe_buf_put(&inner, "]", 2);   /* with the terminating NUL */
+	moe_buf_put(&inner, "]", 2); /* with the terminating NUL */
 
 	if (inner.error)
 		buf->error = buf->error ? buf->error : inner.error;
@@ -723,7 +751,7 @@ static void put_metadata(struct moe_buf *buf, const struct moe_model *m)
 	moe_buf_put_string(buf, moe_score_name(m->gate.score));
 	put_meta(buf, M_TEMPERATURE, 0);
 	moe_format_number(text, sizeof(text), m->gate.temperature,
-			  MOE_DTYPE_F64);
+	                  MOE_DTYPE_F64);
 	moe_buf_put_string(buf, text);
 	put_meta(buf, M_TOP_K, 0);
 	snprintf(text, sizeof(text), "%zu", m->gate.top_k);
@@ -735,13 +763,12 @@ static void put_metadata(struct moe_buf *buf, const struct moe_model *m)
 
 /* The model's tensors: their arrays and shapes, in the writer's order. */
 static size_t model_tensors(const struct moe_model *m,
-			    const void *arrays[N_TENSORS],
-			    size_t shapes[N_TENSORS][3])
+                            const void *arrays[N_TENSORS],
+                            size_t shapes[N_TENSORS][3])
 {
 	size_t e = m->n_experts, k = m->n_classes, d = m->n_features;
 	size_t table[N_TENSORS][3] = {
-		{ e, d, 0 }, { e, 0, 0 }, { e, k, d },
-		{ e, k, 0 }, { d, 0, 0 }, { d, 0, 0 },
+	    {e, d, 0}, {e, 0, 0}, {e, k, d}, {e, k, 0}, {d, 0, 0}, {d, 0, 0},
 	};
 
 	arrays[GATE_WEIGHT] = m->params.gate_weight;
@@ -778,15 +805,15 @@ static void put_header(struct moe_buf *buf, const struct moe_model *m)
 		moe_buf_put(buf, ",", 1);
 		moe_buf_put_string(buf, tensor_names[i]);
 		snprintf(text, sizeof(text), ":{\"dtype\":\"%s\",\"shape\":[",
-			 moe_dtype_name(m->dtype));
+		         moe_dtype_name(m->dtype));
 		moe_buf_puts(buf, text);
 		for (j = 0; j < tensor_rank[i]; j++) {
 			snprintf(text, sizeof(text), "%s%zu", j ? "," : "",
-				 shapes[i][j]);
+			         shapes[i][j]);
 			moe_buf_puts(buf, text);
 		}
 		snprintf(text, sizeof(text), "],\"data_offsets\":[%zu,%zu]}",
-			 at, at + bytes);
+		         at, at + bytes);
 		moe_buf_puts(buf, text);
 		at += bytes;
 	}
@@ -806,13 +833,13 @@ static void put_data(struct moe_buf *buf, const struct moe_model *m)
 	n = model_tensors(m, arrays, shapes);
 	for (i = 0; i < n; i++)
 		moe_buf_put(buf, arrays[i],
-			    element_count(shapes[i], tensor_rank[i]) * size);
+		            element_count(shapes[i], tensor_rank[i]) * size);
 }
 
 int moe_st_write(const struct moe_model *model, struct moe_buf *buf,
-		 struct moe_error *err)
+                 struct moe_error *err)
 {
-	struct moe_buf header = { .limit = MOE_MAX_ST_HEADER_BYTES };
+	struct moe_buf header = {.limit = MOE_MAX_ST_HEADER_BYTES};
 	unsigned char length[8];
 	uint64_t n;
 	int i, rc;
@@ -829,9 +856,10 @@ int moe_st_write(const struct moe_model *model, struct moe_buf *buf,
 	free(header.data);
 
 	if (rc == -E2BIG)
-		return moe_fail(err, rc,
-				"the model does not fit the safetensors limits (%lu header bytes, %zu file bytes)",
-				MOE_MAX_ST_HEADER_BYTES, buf->limit);
+		return moe_fail(
+		    err, rc,
+		    "the model does not fit the safetensors limits (%lu header bytes, %zu file bytes)",
+		    MOE_MAX_ST_HEADER_BYTES, buf->limit);
 	if (rc < 0)
 		return moe_fail(err, rc, "out of memory");
 	return 0;
