@@ -36,6 +36,7 @@
 /* The tool: a CSV header row read ahead; rows per forward call. */
 #define CLI_MAX_HEADER_BYTES      (64UL << 20)
 #define CLI_BATCH_ROWS            4096U
+#define CLI_MAX_CONFUSION_CLASSES 256U   /* `sigmoe eval` prints K x K */
 
 /* Per-thread scratch used by the forward pass. */
 #define MOE_MAX_SCRATCH_BYTES     (1UL << 31)     /* 2 GiB */
