@@ -58,6 +58,10 @@
 #define SRV_MAX_TOKEN_BYTES         4096U
 #define SRV_SHUTDOWN_DRAIN_SECONDS  10
 #define SRV_MAX_REQUEST_JSON_DEPTH  32U
+
+/* The model store and its watcher (server/store.c, server/watcher.c). */
+#define SRV_MAX_IGNORED_LOGGED      4096U     /* ignored names logged once */
+#define SRV_MAX_SCAN_HINTS          2048U     /* files named by one burst */
 #define SRV_LOG_LINE_BYTES          8192U     /* one log line */
 #define SRV_MAX_METRICS_BYTES       (64UL << 20)  /* the /metrics page */
 
