@@ -105,13 +105,18 @@ static int simulate(const struct request *req)
 
 	x = calloc(req->n * model->n_features, sizeof(*x));
 	y = calloc(req->n, sizeof(*y));
-	if (!x || !y || write_header(model)) {
+	if (!x || !y) {
 		cli_error("simulate", "out of memory");
 		rc = CLI_EXIT_INPUT;
 		goto free_all;
 	}
 	if (moe_simulate(model, req->n, req->seed, x, y, &err)) {
 		rc = cli_file_error("simulate", req->model_path, &err);
+		goto free_all;
+	}
+	if (write_header(model)) {
+		cli_error("simulate", "out of memory");
+		rc = CLI_EXIT_INPUT;
 		goto free_all;
 	}
 	write_rows(model, x, y, req->n);
