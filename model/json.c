@@ -10,7 +10,6 @@
  * block in the model's dtype.
  */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,18 +167,24 @@ static int fail_at(struct moe_error *err, const char *field, const char *text,
 	                column);
 }
 
-/* The offset of the first NUL byte or of nesting too deep, or len. */
-static size_t scan_text(const char *text, size_t len, int *too_deep)
+enum scan_result { SCAN_OK, SCAN_NUL, SCAN_TOO_DEEP, SCAN_UNFINISHED };
+
+/*
+ * Look over the text before cJSON does: a NUL byte or nesting too deep
+ * stop the scan (*at gets the offset); a text that ends inside a string
+ * or an open bracket is SCAN_UNFINISHED.
+ */
+static enum scan_result scan_text(const char *text, size_t len, size_t *at)
 {
 	size_t depth = 0, i;
 	int in_string = 0, escaped = 0;
 
-	*too_deep = 0;
 	for (i = 0; i < len; i++) {
 		char c = text[i];
 
+		*at = i;
 		if (c == '\0')
-			return i;
+			return SCAN_NUL;
 		if (in_string) {
 			if (escaped)
 				escaped = 0;
@@ -190,15 +195,13 @@ static size_t scan_text(const char *text, size_t len, int *too_deep)
 		} else if (c == '"') {
 			in_string = 1;
 		} else if (c == '[' || c == '{') {
-			if (++depth > MOE_MAX_JSON_DEPTH) {
-				*too_deep = 1;
-				return i;
-			}
+			if (++depth > MOE_MAX_JSON_DEPTH)
+				return SCAN_TOO_DEEP;
 		} else if ((c == ']' || c == '}') && depth > 0) {
 			depth--;
 		}
 	}
-	return len;
+	return in_string || depth > 0 ? SCAN_UNFINISHED : SCAN_OK;
 }
 
 cJSON *moe_json_parse(const char *text, size_t len, const char *field,
@@ -206,13 +209,13 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
 {
 	char what[64];
 	const char *end = NULL;
-	size_t off;
-	int too_deep;
+	enum scan_result scan;
+	size_t off = 0;
 	cJSON *tree;
 
-	off = scan_text(text, len, &too_deep);
-	if (off < len) {
-		if (too_deep)
+	scan = scan_text(text, len, &off);
+	if (scan == SCAN_NUL || scan == SCAN_TOO_DEEP) {
+		if (scan == SCAN_TOO_DEEP)
 			snprintf(what, sizeof(what),
 			         "nesting deeper than %u levels",
 			         MOE_MAX_JSON_DEPTH);
@@ -227,7 +230,11 @@ cJSON *moe_json_parse(const char *text, size_t len, const char *field,
 	if (off > len)
 		off = len;
 	if (tree == NULL) {
-		fail_at(err, field, text, off, "not valid JSON");
+		/* cJSON points at the last byte when the text ran out */
+		fail_at(err, field, text, off,
+		        scan == SCAN_UNFINISHED && off + 1 >= len
+		            ? "not valid JSON: the text ends early"
+		            : "not valid JSON");
 		return NULL;
 	}
 
@@ -550,6 +557,9 @@ static int read_dimensions(struct jfile *jf, struct moe_error *err)
 
 /* ---- reader: values ---- */
 
+/* The least magnitude that rounds to an infinite float: FLT_MAX + ulp/2. */
+#define F32_OVERFLOW 0x1.ffffffp127
+
 /* Where values go: block is NULL in the checking pass. */
 struct fill {
 	enum moe_dtype dtype;
@@ -581,7 +591,7 @@ static int read_vector(struct fill *fill, const cJSON *array, size_t n,
 			return moe_fail(err, -EINVAL,
 			                "%s[%zu]: not a finite number", path,
 			                i);
-		if (fill->dtype == MOE_DTYPE_F32 && fabs(v) > FLT_MAX)
+		if (fill->dtype == MOE_DTYPE_F32 && fabs(v) >= F32_OVERFLOW)
 			return moe_fail(
 			    err, -EINVAL,
 			    "%s[%zu]: %g is out of the range of F32", path, i,
