@@ -53,6 +53,26 @@ static const struct verb *find_verb(const char *name)
 	return NULL;
 }
 
+static int unknown_verb(const char *name)
+{
+	fprintf(stderr,
+	        "sigmoe: unknown command '%s'\n"
+	        "Try 'sigmoe --help'.\n",
+	        name);
+	return CLI_EXIT_USAGE;
+}
+
+/* `sigmoe help VERB` is `sigmoe VERB --help`. */
+static int help_verb(const char *name)
+{
+	const struct verb *verb = find_verb(name);
+	char *argv[] = {(char *)name, "--help", NULL};
+
+	if (!verb)
+		return unknown_verb(name);
+	return verb->run(2, argv);
+}
+
 int main(int argc, char **argv)
 {
 	const struct verb *verb;
@@ -61,6 +81,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "help") && argc > 2)
+		return help_verb(argv[2]);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -72,12 +94,7 @@ int main(int argc, char **argv)
 	}
 
 	verb = find_verb(argv[1]);
-	if (!verb) {
-		fprintf(stderr,
-		        "sigmoe: unknown command '%s'\n"
-		        "Try 'sigmoe --help'.\n",
-		        argv[1]);
-		return CLI_EXIT_USAGE;
-	}
+	if (!verb)
+		return unknown_verb(argv[1]);
 	return verb->run(argc - 1, argv + 1);
 }
