@@ -1,3 +1,743 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until written */
-typedef int moe_forward_placeholder;
+/*
+ * forward.c - the batched forward pass (SPEC 1).
+ *
+ * For a batch of n rows the two products are BLAS calls on the whole
+ * batch: the gate scores Z W^T ([n][E]) and every expert's logits
+ * Z A^T ([n][E*K], experts.weight viewed as an (E*K) x d matrix).  F64
+ * models use dgemm in double, F32 models sgemm in float; one row uses
+ * gemv, whose call costs less.  Everything after the products is per row
+ * and in double, whatever the dtype:
+ *
+ *  - gate weights in the log domain: log sigma(s) is computed without
+ *    overflow or cancellation, and G_i = exp(l_i - max l) / sum, so that
+ *    the weights stay right when every sigma(s_i) underflows;
+ *  - softmax (gate and experts) after subtracting the maximum;
+ *  - the euclidean score uses ||z||^2 - 2 z.W_i + ||W_i||^2 from the
+ *    product, except where that cancels (a distance small next to the
+ *    norms): those entries are recomputed as a sum of squared differences;
+ *  - a row whose scores or logits came out non-finite (inputs near
+ *    1e200 overflow double products; near 1e20 they overflow float) is
+ *    recomputed alone in long double, whose range (1e4932 on x86 and
+ *    aarch64) holds any product of finite doubles, and then reduced to
+ *    shifted log values that fit in double.  So every finite input gives
+ *    finite outputs.
+ *
+ * All memory comes from the caller's scratch, which grows and is reused:
+ * a steady stream of batches allocates nothing.
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/*
+ * A euclidean distance from the expanded form is recomputed directly when
+ * it is below this fraction of ||z||^2 + ||W_i||^2: the expanded form's
+ * error is a few (d + 3) ulps of that sum, so what is kept has a relative
+ * error below about (d + 3) * eps / fraction.
+ */
+#define EUCLID_RECOMPUTE_F64 0x1p-10
+#define EUCLID_RECOMPUTE_F32 0x1p-4
+
+/*
+ * Below this score sigma(s) < 5e-18: the sigmoid gate then works from
+ * the row's t (gate_weights).
+ */
+#define DEEP_SCORE (-40.0)
+
+/* Above this k, the top-k set is found by sorting instead of insertion. */
+#define TOPK_INSERTION_MAX 32
+
+struct moe_scratch {
+	unsigned char *buf;
+	size_t bytes;
+};
+
+/* Where one call's arrays live in the scratch. */
+struct plan {
+	const struct moe_model *model;
+	const struct moe_derived *dv;
+	size_t d, e, k, ek, rows;
+	size_t dsize;
+
+	void *z;    /* [rows][d] standardized input, dtype */
+	void *sc;   /* [rows][E] gate products, dtype */
+	void *lg;   /* [rows][E*K] expert logits, dtype */
+	double *zn; /* [rows] ||z||^2 (euclidean) */
+
+	double *s;             /* [E] scores of the current row */
+	double *t;             /* [E] scores plus a constant (row_scores) */
+	double *act;           /* [E] activations */
+	double *lw;            /* [E] log weights, -inf outside the set */
+	double *w;             /* [E] weights */
+	double *lrow;          /* [E*K] logits of the current row (F32) */
+	double *p;             /* [K] mixture */
+	size_t *idx;           /* [E] */
+	unsigned char *active; /* [E] */
+	long double *zl;       /* [d] fallback: standardized row */
+	long double *sl;       /* [E] fallback: scores */
+	long double *tle;      /* [E] fallback: t */
+	long double *tl;       /* [K] fallback: one expert's logits */
+};
+
+struct moe_scratch *moe_scratch_new(void)
+{
+	return calloc(1, sizeof(struct moe_scratch));
+}
+
+void moe_scratch_free(struct moe_scratch *scratch)
+{
+	if (scratch == NULL)
+		return;
+	free(scratch->buf);
+	free(scratch);
+}
+
+static size_t round_up(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/* Makes the scratch hold at least bytes; the old contents are dropped. */
+static int scratch_reserve(struct moe_scratch *s, size_t bytes)
+{
+	unsigned char *buf;
+
+	if (bytes <= s->bytes)
+		return 0;
+	if (bytes > MOE_MAX_SCRATCH_BYTES)
+		return -E2BIG;
+
+	bytes = round_up(bytes);
+	buf = aligned_alloc(64, bytes);
+	if (buf == NULL)
+		return -ENOMEM;
+	free(s->buf);
+	s->buf = buf;
+	s->bytes = bytes;
+	return 0;
+}
+
+/* Carves n bytes at *at from base (base NULL: only count). */
+static void *carve(unsigned char *base, size_t *at, size_t n)
+{
+	void *p = base != NULL ? base + *at : NULL;
+
+	*at += round_up(n);
+	return p;
+}
+
+/* Bytes needed by everything that does not depend on the rows. */
+static size_t lay_row_buffers(struct plan *pl, unsigned char *base, size_t at)
+{
+	size_t e = pl->e, k = pl->k;
+
+	pl->s = carve(base, &at, e * sizeof(double));
+	pl->t = carve(base, &at, e * sizeof(double));
+	pl->act = carve(base, &at, e * sizeof(double));
+	pl->lw = carve(base, &at, e * sizeof(double));
+	pl->w = carve(base, &at, e * sizeof(double));
+	pl->lrow = carve(base, &at, pl->ek * sizeof(double));
+	pl->p = carve(base, &at, k * sizeof(double));
+	pl->idx = carve(base, &at, e * sizeof(size_t));
+	pl->active = carve(base, &at, e);
+	pl->zl = carve(base, &at, pl->d * sizeof(long double));
+	pl->sl = carve(base, &at, e * sizeof(long double));
+	pl->tle = carve(base, &at, e * sizeof(long double));
+	pl->tl = carve(base, &at, k * sizeof(long double));
+	return at;
+}
+
+/* Lays out a plan for rows rows at base; returns the bytes it takes. */
+static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
+{
+	size_t at = 0;
+
+	pl->rows = rows;
+	pl->z = carve(base, &at, rows * pl->d * pl->dsize);
+	pl->sc = carve(base, &at, rows * pl->e * pl->dsize);
+	pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
+	pl->zn = carve(base, &at, rows * sizeof(double));
+	return lay_row_buffers(pl, base, at);
+}
+
+/*
+ * Chooses how many rows go through at once (all of them unless that
+ * would pass MOE_MAX_SCRATCH_BYTES) and reserves the scratch.
+ */
+static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
+                     struct moe_scratch *scratch)
+{
+	size_t fixed, per_row, rows;
+	int r;
+
+	pl->model = model;
+	pl->dv = model->priv->derived;
+	pl->d = model->n_features;
+	pl->e = model->n_experts;
+	pl->k = model->n_classes;
+	pl->ek = pl->e * pl->k;
+	pl->dsize = moe_dtype_size(model->dtype);
+
+	fixed = lay_out(pl, NULL, 0);
+	per_row = lay_out(pl, NULL, 1) - fixed + 64 * 4;
+	if (fixed + per_row > MOE_MAX_SCRATCH_BYTES)
+		return -E2BIG;
+	rows = (MOE_MAX_SCRATCH_BYTES - fixed) / per_row;
+	if (rows > n)
+		rows = n;
+
+	r = scratch_reserve(scratch, lay_out(pl, NULL, rows));
+	if (r < 0)
+		return r;
+	lay_out(pl, scratch->buf, rows);
+	return 0;
+}
+
+static int check_input(const double *x, size_t n, size_t d,
+                       struct moe_error *err)
+{
+	for (size_t i = 0; i < n * d; i++) {
+		if (!isfinite(x[i]))
+			return moe_fail(
+			    err, -EINVAL,
+			    "row %zu, column %zu: not a finite number", i / d,
+			    i % d);
+	}
+	return 0;
+}
+
+static double param(const struct plan *pl, const void *data, size_t i)
+{
+	if (pl->model->dtype == MOE_DTYPE_F32)
+		return ((const float *)data)[i];
+	return ((const double *)data)[i];
+}
+
+/*
+ * Standardizes (F64 with mean and scale) or converts (F32) rows of x into
+ * pl->z, and returns the matrix the products read.
+ */
+static const void *prepare_rows(const struct plan *pl, const double *x,
+                                size_t rows)
+{
+	const struct moe_params *p = &pl->model->params;
+	size_t d = pl->d;
+
+	if (pl->model->dtype == MOE_DTYPE_F64) {
+		const double *mean = p->mean, *scale = p->scale;
+		double *z = pl->z;
+
+		if (mean == NULL)
+			return x;
+		for (size_t r = 0; r < rows; r++)
+			for (size_t j = 0; j < d; j++)
+				z[r * d + j] =
+				    (x[r * d + j] - mean[j]) / scale[j];
+		return z;
+	}
+
+	float *zf = pl->z;
+	const float *meanf = p->mean, *scalef = p->scale;
+
+	for (size_t r = 0; r < rows; r++) {
+		for (size_t j = 0; j < d; j++) {
+			double v = x[r * d + j];
+
+			if (meanf != NULL)
+				v = (v - meanf[j]) / scalef[j];
+			zf[r * d + j] = (float)v;
+		}
+	}
+	return zf;
+}
+
+/* ||z||^2 for each row, in double. */
+static void row_norms(const struct plan *pl, const void *z, size_t rows)
+{
+	size_t d = pl->d;
+
+	for (size_t r = 0; r < rows; r++) {
+		double acc = 0;
+
+		for (size_t j = 0; j < d; j++) {
+			double v = param(pl, z, r * d + j);
+			acc += v * v;
+		}
+		pl->zn[r] = acc;
+	}
+}
+
+/* out[rows][m] = z[rows][d] times a[m][d] transposed, in the dtype. */
+static void product(const struct plan *pl, const void *z, size_t rows,
+                    const void *a, size_t m, void *out)
+{
+	int d = (int)pl->d, mi = (int)m, ri = (int)rows;
+
+	if (pl->model->dtype == MOE_DTYPE_F64) {
+		if (rows == 1)
+			cblas_dgemv(CblasRowMajor, CblasNoTrans, mi, d, 1.0, a,
+			            d, z, 1, 0.0, out, 1);
+		else
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ri,
+			            mi, d, 1.0, z, d, a, d, 0.0, out, mi);
+		return;
+	}
+
+	if (rows == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, mi, d, 1.0f, a, d, z,
+		            1, 0.0f, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ri, mi, d,
+		            1.0f, z, d, a, d, 0.0f, out, mi);
+}
+
+static double direct_distance(const struct plan *pl, const void *z, size_t r,
+                              size_t i)
+{
+	const void *w = pl->model->params.gate_weight;
+	size_t d = pl->d;
+	double acc = 0;
+
+	for (size_t j = 0; j < d; j++) {
+		double diff = param(pl, z, r * d + j) - param(pl, w, i * d + j);
+		acc += diff * diff;
+	}
+	return acc;
+}
+
+/*
+ * The gate scores of row r into pl->s, and pl->t: t_i = s_i + c for one
+ * constant c of the row, kept because t's differences can be exact
+ * where s's are not.  For the euclidean score t_i = b_i + (2 z.W_i -
+ * ||W_i||^2) / tau (c = ||z||^2 / tau): for an input far from every
+ * centre each s_i is about -||z||^2 / tau and rounding s loses what tells
+ * the experts apart, but t keeps it.  Returns 0, or -1 when a value is
+ * not finite (the row then goes to the long double path).
+ */
+static int row_scores(const struct plan *pl, const void *z, size_t r)
+{
+	const struct moe_gate *g = &pl->model->gate;
+	const double *b = pl->dv->gate_bias, *wn = pl->dv->gate_norm2;
+	double tau = g->temperature, zn = pl->zn[r];
+	double frac = pl->model->dtype == MOE_DTYPE_F64 ? EUCLID_RECOMPUTE_F64
+	                                                : EUCLID_RECOMPUTE_F32;
+	size_t e = pl->e;
+	int ok = 1;
+
+	for (size_t i = 0; i < e; i++) {
+		double c = param(pl, pl->sc, r * e + i), s, t, dist;
+
+		if (g->score == MOE_SCORE_INNER) {
+			s = (c + b[i]) / tau;
+			t = s;
+		} else {
+			dist = zn - 2 * c + wn[i];
+			t = b[i] + (2 * c - wn[i]) / tau;
+			if (dist < frac * (zn + wn[i])) {
+				dist = direct_distance(pl, z, r, i);
+				s = b[i] - dist / tau;
+				t = s + zn / tau;
+			} else {
+				s = b[i] - dist / tau;
+			}
+		}
+		pl->s[i] = s;
+		pl->t[i] = t;
+		ok &= isfinite(s) && isfinite(t);
+	}
+	return ok ? 0 : -1;
+}
+
+/*
+ * The logits of row r with their biases, as doubles: in place in the
+ * logits block for F64, in pl->lrow for F32.  Sets *row and returns 0,
+ * or -1 when one is not finite.
+ */
+static int row_logits(const struct plan *pl, size_t r, double **row)
+{
+	const double *b = pl->dv->expert_bias;
+	size_t ek = pl->ek;
+	double *out;
+	int ok = 1;
+
+	if (pl->model->dtype == MOE_DTYPE_F64) {
+		out = (double *)pl->lg + r * ek;
+		for (size_t i = 0; i < ek; i++) {
+			out[i] += b[i];
+			ok &= isfinite(out[i]) != 0;
+		}
+	} else {
+		const float *in = (const float *)pl->lg + r * ek;
+
+		out = pl->lrow;
+		for (size_t i = 0; i < ek; i++) {
+			out[i] = (double)in[i] + b[i];
+			ok &= isfinite(out[i]) != 0;
+		}
+	}
+	*row = out;
+	return ok ? 0 : -1;
+}
+
+/* log(sigma(t)) = -log(1 + e^-t), without overflow or cancellation. */
+static double log_sigmoid(double t)
+{
+	if (t >= 0)
+		return -log1p(exp(-t));
+	return t - log1p(exp(t));
+}
+
+/* Orders expert indices by key, largest first, ties to the lower index. */
+struct key_order {
+	const double *keys;
+	const long double *keys_l; /* used instead when not NULL */
+};
+
+static int greater(const struct key_order *o, size_t i, size_t j)
+{
+	if (o->keys_l != NULL)
+		return o->keys_l[i] > o->keys_l[j] ||
+		       (o->keys_l[i] == o->keys_l[j] && i < j);
+	return o->keys[i] > o->keys[j] || (o->keys[i] == o->keys[j] && i < j);
+}
+
+static int cmp_desc(const void *a, const void *b, void *ctx)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (i == j)
+		return 0;
+	return greater(ctx, i, j) ? -1 : 1;
+}
+
+/*
+ * Marks in pl->active the experts of the active set: all of them, or the
+ * top_k largest keys (ties to the lower index).
+ */
+static void select_active(const struct plan *pl, const struct key_order *o)
+{
+	size_t e = pl->e, k = pl->model->gate.top_k, count = 0;
+	size_t *idx = pl->idx;
+
+	if (k == 0 || k >= e) {
+		memset(pl->active, 1, e);
+		return;
+	}
+	memset(pl->active, 0, e);
+
+	if (k > TOPK_INSERTION_MAX) {
+		for (size_t i = 0; i < e; i++)
+			idx[i] = i;
+		qsort_r(idx, e, sizeof(*idx), cmp_desc, (void *)o);
+		count = k;
+	} else {
+		/* idx[0..count) stays sorted; a later index only passes an
+		 * earlier one on a strictly larger key. */
+		for (size_t i = 0; i < e; i++) {
+			size_t at;
+
+			if (count == k && !greater(o, i, idx[k - 1]))
+				continue;
+			at = count < k ? count++ : k - 1;
+			while (at > 0 && greater(o, i, idx[at - 1])) {
+				idx[at] = idx[at - 1];
+				at--;
+			}
+			idx[at] = i;
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		pl->active[idx[i]] = 1;
+}
+
+/*
+ * Activations and log weights (pl->act, pl->lw) from pl->s and pl->t;
+ * selects the active set first unless selected.  For the sigmoid gate,
+ * when every active s_i is below DEEP_SCORE, log sigma(s_i) - c is taken
+ * as t_i - log(1 + e^s_i), which keeps the experts apart where s alone
+ * cannot (see row_scores); otherwise log sigma(s_i) itself.
+ */
+static void gate_weights(const struct plan *pl, int selected)
+{
+	struct key_order o = {pl->t, NULL};
+	size_t e = pl->e;
+	int deep = 1;
+
+	if (!selected)
+		select_active(pl, &o);
+
+	if (pl->model->gate.kind == MOE_GATE_SOFTMAX) {
+		double top = pl->t[0], sum = 0;
+
+		for (size_t i = 1; i < e; i++)
+			top = fmax(top, pl->t[i]);
+		for (size_t i = 0; i < e; i++) {
+			pl->act[i] = exp(pl->t[i] - top);
+			sum += pl->act[i];
+			pl->lw[i] = pl->active[i] ? pl->t[i] : -INFINITY;
+		}
+		for (size_t i = 0; i < e; i++)
+			pl->act[i] /= sum;
+		return;
+	}
+
+	for (size_t i = 0; i < e; i++)
+		if (pl->active[i] && pl->s[i] >= DEEP_SCORE)
+			deep = 0;
+	for (size_t i = 0; i < e; i++) {
+		double ls = log_sigmoid(pl->s[i]);
+
+		pl->act[i] = exp(ls);
+		if (!pl->active[i])
+			pl->lw[i] = -INFINITY;
+		else if (deep)
+			pl->lw[i] = pl->t[i] - log1p(exp(pl->s[i]));
+		else
+			pl->lw[i] = ls;
+	}
+}
+
+/* Softmax of v[0..k) in place. */
+static void softmax(double *v, size_t k)
+{
+	double top = v[0], sum = 0;
+
+	for (size_t i = 1; i < k; i++)
+		top = fmax(top, v[i]);
+	for (size_t i = 0; i < k; i++) {
+		v[i] = exp(v[i] - top);
+		sum += v[i];
+	}
+	for (size_t i = 0; i < k; i++)
+		v[i] /= sum;
+}
+
+static size_t argmax(const double *v, size_t n)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
+/*
+ * The rest of a row, shared by both paths: weights from pl->lw, each
+ * expert's distribution from its logits (row, in place), the mixture,
+ * and every requested output for row r of the call.
+ */
+static void finish_row(const struct plan *pl, double *row, size_t r,
+                       const struct moe_output *out)
+{
+	size_t e = pl->e, k = pl->k;
+	double top = -INFINITY, sum = 0, psum = 0;
+
+	for (size_t i = 0; i < e; i++)
+		top = fmax(top, pl->lw[i]);
+	for (size_t i = 0; i < e; i++) {
+		pl->w[i] = exp(pl->lw[i] - top);
+		sum += pl->w[i];
+	}
+	for (size_t i = 0; i < e; i++)
+		pl->w[i] /= sum;
+
+	memset(pl->p, 0, k * sizeof(double));
+	for (size_t i = 0; i < e; i++) {
+		double *pi = row + i * k;
+
+		if (pl->w[i] == 0 && out->expert_probabilities == NULL)
+			continue;
+		softmax(pi, k);
+		for (size_t c = 0; c < k; c++)
+			pl->p[c] += pl->w[i] * pi[c];
+	}
+
+	for (size_t c = 0; c < k; c++)
+		psum += pl->p[c];
+	for (size_t c = 0; c < k; c++)
+		out->probabilities[r * k + c] = pl->p[c] / psum;
+
+	if (out->labels != NULL)
+		out->labels[r] = argmax(out->probabilities + r * k, k);
+	if (out->activations != NULL)
+		memcpy(out->activations + r * e, pl->act, e * sizeof(double));
+	if (out->weights != NULL)
+		memcpy(out->weights + r * e, pl->w, e * sizeof(double));
+	if (out->top_expert != NULL)
+		out->top_expert[r] = argmax(pl->w, e);
+	if (out->expert_probabilities != NULL)
+		memcpy(out->expert_probabilities + r * pl->ek, row,
+		       pl->ek * sizeof(double));
+}
+
+/* The fallback's standardized row, ||z||^2 and z.W_i, in long double. */
+static long double input_long(const struct plan *pl, const double *x)
+{
+	const struct moe_params *p = &pl->model->params;
+	long double zn = 0;
+
+	for (size_t j = 0; j < pl->d; j++) {
+		long double v = x[j];
+
+		if (p->mean != NULL)
+			v = (v - param(pl, p->mean, j)) /
+			    param(pl, p->scale, j);
+		pl->zl[j] = v;
+		zn += v * v;
+	}
+	return zn;
+}
+
+/* The fallback's scores s and t (as in row_scores), in long double. */
+static void scores_long(const struct plan *pl, const double *x)
+{
+	const struct moe_model *m = pl->model;
+	const void *gw = m->params.gate_weight;
+	const double *b = pl->dv->gate_bias, *wn = pl->dv->gate_norm2;
+	long double tau = m->gate.temperature, zn = input_long(pl, x);
+	size_t d = pl->d;
+
+	for (size_t i = 0; i < pl->e; i++) {
+		long double c = 0, dist = 0, expanded;
+
+		for (size_t j = 0; j < d; j++) {
+			long double w = param(pl, gw, i * d + j);
+
+			c += w * pl->zl[j];
+			dist += (pl->zl[j] - w) * (pl->zl[j] - w);
+		}
+		if (m->gate.score == MOE_SCORE_INNER) {
+			pl->sl[i] = (c + b[i]) / tau;
+			pl->tle[i] = pl->sl[i];
+			continue;
+		}
+		pl->sl[i] = b[i] - dist / tau;
+		expanded = zn - 2 * c + wn[i];
+		if (expanded < EUCLID_RECOMPUTE_F64 * (zn + wn[i]))
+			pl->tle[i] = pl->sl[i] + zn / tau;
+		else
+			pl->tle[i] = b[i] + (2 * c - wn[i]) / tau;
+	}
+}
+
+/*
+ * The fallback's gate: the active set from the long double t, then s
+ * and t shifted by the largest active t brought into double (values out
+ * of range become infinities, which the shared code handles).
+ */
+static void gate_long(const struct plan *pl)
+{
+	struct key_order o = {NULL, pl->tle};
+	long double top = -INFINITY;
+
+	select_active(pl, &o);
+
+	for (size_t i = 0; i < pl->e; i++)
+		if (pl->active[i])
+			top = fmaxl(top, pl->tle[i]);
+	for (size_t i = 0; i < pl->e; i++) {
+		pl->s[i] = (double)pl->sl[i];
+		pl->t[i] = (double)(pl->tle[i] - top);
+	}
+	gate_weights(pl, 1);
+}
+
+/* The fallback's logits, each expert's shifted to max 0, into row. */
+static void logits_long(const struct plan *pl, double *row)
+{
+	const struct moe_params *p = &pl->model->params;
+	size_t d = pl->d, k = pl->k;
+
+	for (size_t i = 0; i < pl->e; i++) {
+		long double top = -INFINITY;
+
+		for (size_t c = 0; c < k; c++) {
+			size_t at = (i * k + c);
+			long double acc = pl->dv->expert_bias[at];
+
+			for (size_t j = 0; j < d; j++)
+				acc += (long double)param(pl, p->expert_weight,
+				                          at * d + j) *
+				       pl->zl[j];
+			pl->tl[c] = acc;
+			top = fmaxl(top, acc);
+		}
+		for (size_t c = 0; c < k; c++)
+			row[i * k + c] = (double)(pl->tl[c] - top);
+	}
+}
+
+/*
+ * Row r of the call, whose main path overflowed, redone from its input
+ * xr in long double; row is where its logits go ([E*K] doubles).
+ */
+static void row_long(const struct plan *pl, const double *xr, double *row,
+                     size_t r, const struct moe_output *out)
+{
+	scores_long(pl, xr);
+	gate_long(pl);
+	logits_long(pl, row);
+	finish_row(pl, row, r, out);
+}
+
+/* Runs rows [r0, r0 + rows) of the call; outputs are indexed from 0. */
+static void run_chunk(const struct plan *pl, const double *x, size_t r0,
+                      size_t rows, const struct moe_output *out)
+{
+	const struct moe_params *p = &pl->model->params;
+	const void *z = prepare_rows(pl, x + r0 * pl->d, rows);
+
+	if (pl->model->gate.score == MOE_SCORE_EUCLIDEAN)
+		row_norms(pl, z, rows);
+	product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
+	product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
+
+	for (size_t r = 0; r < rows; r++) {
+		double *row;
+		int bad;
+
+		bad = row_scores(pl, z, r) | row_logits(pl, r, &row);
+		if (bad) {
+			row_long(pl, x + (r0 + r) * pl->d, row, r0 + r, out);
+			continue;
+		}
+		gate_weights(pl, 0);
+		finish_row(pl, row, r0 + r, out);
+	}
+}
+
+int moe_forward(const struct moe_model *model, const double *x, size_t n,
+                struct moe_scratch *scratch, const struct moe_output *out,
+                struct moe_error *err)
+{
+	struct plan pl;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = check_input(x, n, model->n_features, err);
+	if (r < 0)
+		return r;
+
+	r = plan_call(&pl, model, n, scratch);
+	if (r == -E2BIG)
+		return moe_fail(err, r, "a row needs more than %lu bytes",
+		                (unsigned long)MOE_MAX_SCRATCH_BYTES);
+	if (r < 0)
+		return moe_fail(err, r, "out of memory");
+
+	for (size_t r0 = 0; r0 < n; r0 += pl.rows) {
+		size_t rows = n - r0 < pl.rows ? n - r0 : pl.rows;
+
+		run_chunk(&pl, x, r0, rows, out);
+	}
+	return 0;
+}
