@@ -13,6 +13,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,67 @@ START_TEST(test_save)
 }
 END_TEST
 
+/* ---- damaged files: every truncation and many byte flips ---- */
+
+/*
+ * Load len bytes from an exact-size copy (so that the sanitizers see any
+ * read past the end): it either loads or fails with a message that names
+ * the file.
+ */
+static void load_damaged(const char *bytes, size_t len, enum moe_format fmt,
+                         const char *label)
+{
+	struct moe_model *m = NULL;
+	struct moe_error err = {{0}};
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, bytes, len);
+	rc = moe_model_load_buffer(copy, len, fmt, label, &m, &err);
+	free(copy);
+	if (rc == 0) {
+		ck_assert_ptr_nonnull(m);
+		moe_model_free(m);
+		return;
+	}
+	ck_assert_ptr_null(m);
+	ck_assert_msg(strncmp(err.message, label, strlen(label)) == 0 &&
+	                  strlen(err.message) > strlen(label) + 2,
+	              "%s: bad message '%s'", label, err.message);
+}
+
+START_TEST(test_damaged)
+{
+	const struct good *g = &goods[_i];
+	uint64_t state = 0x9e3779b97f4a7c15u + (uint64_t)_i;
+	char name[256], *bytes, *flipped;
+	enum moe_format fmt;
+	size_t len, cut, k;
+
+	snprintf(name, sizeof(name), "good/%s", g->file);
+	bytes = slurp(data_path(name), &len);
+	moe_format_from_path(g->file, &fmt);
+
+	for (cut = 0; cut < len; cut++)
+		load_damaged(bytes, cut, fmt, g->file);
+
+	flipped = malloc(len);
+	ck_assert_ptr_nonnull(flipped);
+	for (k = 0; k < 3000; k++) {
+		/* xorshift64: a byte at a random place gets a random value */
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		memcpy(flipped, bytes, len);
+		flipped[state % len] = (char)(state >> 56);
+		load_damaged(flipped, len, fmt, g->file);
+	}
+	free(flipped);
+	free(bytes);
+}
+END_TEST
+
 /* ---- forward pass: the same model from either file, the same bits ---- */
 
 static void forward_all(const struct moe_model *m, const double *x, size_t n,
@@ -612,6 +674,7 @@ static Suite *formats_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_round_trip, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_save);
+	tcase_add_loop_test(tc, test_damaged, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_forward_same);
 	tcase_add_test(tc, test_digest_vectors);
 	tcase_add_test(tc, test_number_text);
