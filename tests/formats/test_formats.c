@@ -504,6 +504,35 @@ START_TEST(test_save)
 }
 END_TEST
 
+/* ---- limits ---- */
+
+START_TEST(test_too_many_classes)
+{
+	struct moe_model *m = NULL;
+	struct moe_error err = {{0}};
+	size_t n = MOE_MAX_CLASSES + 1, i, len = 0;
+	char *text = malloc(n * 12 + 512);
+
+	ck_assert_ptr_nonnull(text);
+	len += (size_t)sprintf(text, "{\"format\": \"sigmoe-model\", "
+	                             "\"format_version\": 1, \"classes\": [");
+	for (i = 0; i < n; i++)
+		len +=
+		    (size_t)sprintf(text + len, "%s\"c%zu\"", i ? "," : "", i);
+	len += (size_t)sprintf(text + len,
+	                       "], \"gate\": {\"weight\": [[1]], "
+	                       "\"bias\": [0]}, \"experts\": {\"weight\": "
+	                       "[], \"bias\": []}}");
+	ck_assert_int_eq(moe_model_load_buffer(text, len, MOE_FORMAT_JSON,
+	                                       "big.json", &m, &err),
+	                 -E2BIG);
+	ck_assert_str_eq(err.message, "big.json: classes: 65537 names, over "
+	                              "the limit of 65536");
+	ck_assert_ptr_null(m);
+	free(text);
+}
+END_TEST
+
 /* ---- damaged files: every truncation and many byte flips ---- */
 
 /*
@@ -674,6 +703,7 @@ static Suite *formats_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_round_trip, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_save);
+	tcase_add_test(tc, test_too_many_classes);
 	tcase_add_loop_test(tc, test_damaged, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_forward_same);
 	tcase_add_test(tc, test_digest_vectors);

@@ -210,7 +210,8 @@ def json_cases():
     emit("experts_count.json",
          mutate(lambda d: d["experts"]["weight"].pop()),
          "experts.weight: expected 3 experts, found 2")
-    emit("experts_rows.json",
+    # the message of the specification's example
+    emit("iris.json",
          mutate(lambda d: d["experts"]["weight"][2].pop()),
          "experts.weight[2]: expected 3 rows, found 2")
     emit("experts_cols.json",
