@@ -39,4 +39,21 @@ void api_put_gate(struct api_buf *b, const struct moe_gate *gate);
 /* An array of n strings, or null when s is NULL. */
 void api_put_strings(struct api_buf *b, char *const *s, size_t n);
 
+enum api_json_verdict {
+	API_JSON_OK = 0,      /* one JSON value, blanks around it */
+	API_JSON_BAD,         /* *pos: the first byte that cannot be there */
+	API_JSON_TRAILING,    /* a value, then more text at *pos */
+	API_JSON_TOO_DEEP,    /* nesting over max_depth at *pos */
+	API_JSON_LONG_NUMBER, /* over API_MAX_NUMBER_CHARS, from *pos */
+	API_JSON_SURROGATE,   /* an unpaired \\uD800-\\uDFFF escape at *pos */
+};
+
+/*
+ * api_json_check - is body[0..len) strict JSON (RFC 8259), nested at
+ * most max_depth deep?  *pos is where it stopped: len when the body ends
+ * too early.  Recursion is bounded by max_depth.  Thread-safe.
+ */
+enum api_json_verdict api_json_check(const char *body, size_t len,
+                                     unsigned max_depth, size_t *pos);
+
 #endif

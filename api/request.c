@@ -2,11 +2,12 @@
 /*
  * request.c - checking a request body against a model (SPEC 4.1, 4.2).
  *
- * A body goes through three gates: a byte scan that refuses an empty
- * body or one nested deeper than SRV_MAX_REQUEST_JSON_DEPTH (so cJSON
- * never recurses far), the JSON parser, and a walk of the tree that
- * checks each key and value in document order and stops at the first
- * problem, which it names by its place in the body.
+ * A body goes through three gates: a strict JSON check (strict.c) that
+ * refuses malformed JSON with the line and column of the first bad byte
+ * and nesting deeper than SRV_MAX_REQUEST_JSON_DEPTH (so cJSON never
+ * recurses far), the cJSON parser, and a walk of the tree that checks
+ * each key and value in document order and stops at the first problem,
+ * which it names by its place in the body.
  *
  * The input matrix is allocated before the rows are checked only when
  * its size is plausible for the body: a valid body spends at least one
@@ -64,47 +65,17 @@ static const char *json_kind(const cJSON *v)
 	return "an object";
 }
 
-/* The empty-body and depth gate: a scan of brackets outside strings. */
-static int scan_body(const char *body, size_t len, struct api_error *err)
-{
-	size_t i, depth = 0;
-	int in_string = 0, blank = 1;
-
-	for (i = 0; i < len; i++) {
-		char c = body[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-			continue;
-		}
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			blank = 0;
-		if (c == '"') {
-			in_string = 1;
-		} else if (c == '[' || c == '{') {
-			if (++depth > SRV_MAX_REQUEST_JSON_DEPTH)
-				return api_fail(
-				    err, -EINVAL,
-				    "body nests deeper than %u levels",
-				    SRV_MAX_REQUEST_JSON_DEPTH);
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	if (blank)
-		return api_fail(err, -EINVAL, "body is empty");
-	return 0;
-}
-
-/* "unexpected character 'x' at line 1, column 5" for body[pos]. */
+/*
+ * "body is not valid JSON: <what> at line L, column C" for the byte at
+ * pos; <what> says what is wrong there.
+ */
 static int json_error(const char *body, size_t len, size_t pos,
-                      const char *what, struct api_error *err)
+                      enum api_json_verdict verdict, struct api_error *err)
 {
+	const char *lead = "unexpected ";
 	size_t i, line = 1, col = 1;
 	unsigned char c;
+	char what[64];
 
 	if (pos >= len)
 		return api_fail(
@@ -117,45 +88,53 @@ static int json_error(const char *body, size_t len, size_t pos,
 			col = 1;
 		}
 	}
+
 	c = (unsigned char)body[pos];
 	if (c > 0x20 && c < 0x7f)
-		return api_fail(
-		    err, -EINVAL,
-		    "body is not valid JSON: unexpected %s'%c' at line %zu, column %zu",
-		    what, c, line, col);
-	return api_fail(
-	    err, -EINVAL,
-	    "body is not valid JSON: unexpected %sbyte 0x%02x at line %zu, column %zu",
-	    what, c, line, col);
+		snprintf(what, sizeof(what), "'%c'", c);
+	else
+		snprintf(what, sizeof(what), "byte 0x%02x", c);
+	if (verdict == API_JSON_TRAILING)
+		lead = "unexpected text after the value: ";
+	if (verdict == API_JSON_LONG_NUMBER || verdict == API_JSON_SURROGATE) {
+		lead = verdict == API_JSON_SURROGATE
+		           ? "unpaired UTF-16 surrogate"
+		           : "number longer than " API_MAX_NUMBER_TEXT
+		             " characters";
+		what[0] = '\0';
+	}
+	return api_fail(err, -EINVAL,
+	                "body is not valid JSON: %s%s at line %zu, column %zu",
+	                lead, what, line, col);
 }
 
-/* Parse body into *root; refuse bytes after the value. */
+/*
+ * Check the body, then parse it into *root.  The strict checker names
+ * the first bad byte, so cJSON only fails when out of memory.
+ */
 static int parse_json(const char *body, size_t len, cJSON **root,
                       struct api_error *err)
 {
-	const char *end = NULL;
+	enum api_json_verdict verdict;
 	size_t pos;
 
-	*root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	if (!*root) {
-		pos = end ? (size_t)(end - body) : len;
-		/* cJSON reports the last byte when the body ends early. */
-		if (pos + 1 == len && len > 0 && body[pos] != '"' &&
-		    strchr("}]", body[pos]) == NULL)
-			pos = len;
-		return json_error(body, len, pos, "", err);
-	}
+	for (pos = 0;
+	     pos < len && strchr(" \t\r\n", body[pos]) && body[pos] != '\0';
+	     pos++)
+		;
+	if (pos == len)
+		return api_fail(err, -EINVAL, "body is empty");
 
-	for (pos = (size_t)(end - body); pos < len; pos++)
-		if (!strchr(" \t\r\n", body[pos]))
-			break;
-	if (pos < len) {
-		cJSON_Delete(*root);
-		*root = NULL;
-		return json_error(body, len, pos,
-		                  "text after the value: ", err);
-	}
-	return 0;
+	verdict = api_json_check(body, len, SRV_MAX_REQUEST_JSON_DEPTH, &pos);
+	if (verdict == API_JSON_TOO_DEEP)
+		return api_fail(err, -EINVAL,
+		                "body nests deeper than %u levels",
+		                SRV_MAX_REQUEST_JSON_DEPTH);
+	if (verdict != API_JSON_OK)
+		return json_error(body, len, pos, verdict, err);
+
+	*root = cJSON_ParseWithLength(body, len);
+	return *root ? 0 : no_memory(err);
 }
 
 /*
@@ -555,8 +534,13 @@ static int v2_shape(const cJSON *v, size_t d, size_t max, size_t *n,
 		    err, -EINVAL,
 		    "inputs[0].shape: expected [n, %zu], got [%.0f, %.0f]", d,
 		    s[0], s[1]);
-	*n = s[0] > (double)max ? max + 1 : (size_t)s[0];
-	return check_rows(*n, max, "inputs[0].shape", err);
+	if (s[0] < 1 || s[0] > (double)max)
+		return api_fail(
+		    err, s[0] < 1 ? -EINVAL : -E2BIG,
+		    "inputs[0].shape: expected 1 to %zu rows, got %.0f", max,
+		    s[0]);
+	*n = (size_t)s[0];
+	return 0;
 }
 
 static int v2_input(const struct moe_model *model, const cJSON *in, size_t max,
@@ -780,9 +764,7 @@ int api_parse_request(const struct moe_model *model, enum api_kind kind,
 	err->status = 0;
 	err->message[0] = '\0';
 
-	r = scan_body(body, len, err);
-	if (!r)
-		r = parse_json(body, len, &root, err);
+	r = parse_json(body, len, &root, err);
 	if (r)
 		goto free_root;
 	if (!cJSON_IsObject(root)) {

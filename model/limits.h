@@ -69,6 +69,8 @@
 #define API_MAX_RESPONSE_BYTES      (1UL << 30)   /* one encoded body */
 #define API_MAX_ID_BYTES            1024U         /* a KServe V2 "id" */
 #define API_MAX_ECHO_BYTES          64U    /* client text quoted in errors */
+#define API_MAX_NUMBER_CHARS        63U    /* a JSON number (cJSON 1.7's) */
+#define API_MAX_NUMBER_TEXT         "63"   /* the same, for messages */
 
 /* Config files. */
 #define CFG_MAX_FILE_BYTES          (1UL << 20)
