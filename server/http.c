@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c - HTTP through libmicrohttpd: connections, bodies, headers.
+ *
+ * MHD runs a pool of `threads` threads, each polling its share of the
+ * connections with epoll, so a slow or idle client only costs a socket
+ * until connection_timeout closes it.  A request goes through three
+ * steps in its connection's thread:
+ *  1. headers: resolve the route, then refuse early what can be refused
+ *     without the body (404, 405, 401, 403, 415, and 413 from the
+ *     Content-Length);
+ *  2. body: accumulate up to max_body_bytes; past it (a chunked body
+ *     with no Content-Length), the rest is dropped as it arrives and
+ *     the 413 is sent at its end;
+ *  3. end: run the handler and queue its response.
+ * MHD's completion callback then counts the request in the metrics,
+ * writes the access log line and frees the request's state.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "server.h"
+
+#define PATH_LOG_BYTES 256 /* how much of a path the access log shows */
+#define PEM_MAX_BYTES (1UL << 20)
+
+struct srv_http {
+	struct MHD_Daemon *daemon;
+	struct srv_context *ctx;
+	char *cert, *key; /* PEM text handed to MHD; freed after stop */
+	int quiesced_fd;  /* listening socket after quiesce, or -1 */
+};
+
+/* One request's state, owned by its connection's thread. */
+struct request {
+	double t0; /* srv_monotonic() at the headers */
+	struct srv_route route;
+	char method[16];
+	char path[PATH_LOG_BYTES];
+	char *body; /* accumulated, up to max_body_bytes */
+	size_t len, cap;
+	int responded;            /* a response is queued */
+	int overflow;             /* the body went over max_body_bytes */
+	struct srv_response resp; /* what was sent, for log and metrics */
+};
+
+/* Sending --------------------------------------------------------------- */
+
+static void add_header(struct MHD_Response *r, const char *k, const char *v)
+{
+	MHD_add_response_header(r, k, v);
+}
+
+static enum MHD_Result queue(struct srv_context *ctx,
+                             struct MHD_Connection *conn, struct request *rq)
+{
+	struct srv_response *resp = &rq->resp;
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+	char num[32];
+
+	r = MHD_create_response_from_buffer(resp->len, resp->body,
+	                                    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	if (resp->content_type)
+		add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	if (resp->status == 405 && resp->allow)
+		add_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->status == 401)
+		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		           "Bearer realm=\"sigmoed\"");
+	if (resp->model[0]) {
+		add_header(r, "X-Model-Name", resp->model);
+		snprintf(num, sizeof(num), "%llu",
+		         (unsigned long long)resp->version);
+		add_header(r, "X-Model-Version", num);
+	}
+	if (atomic_load(&ctx->draining) || rq->overflow)
+		add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	rq->responded = ok == MHD_YES;
+	return ok;
+}
+
+static enum MHD_Result refuse(struct srv_context *ctx,
+                              struct MHD_Connection *conn, struct request *rq,
+                              int status, const char *msg)
+{
+	srv_respond_error(&rq->resp, status, "%s", msg);
+	return queue(ctx, conn, rq);
+}
+
+/* Checks on the headers ---------------------------------------------- */
+
+static int json_type(const char *type)
+{
+	size_t n;
+
+	if (!type)
+		return 1;
+	while (*type == ' ' || *type == '\t')
+		type++;
+	n = strcspn(type, ";");
+	while (n > 0 && (type[n - 1] == ' ' || type[n - 1] == '\t'))
+		n--;
+	return n == strlen("application/json") &&
+	       strncasecmp(type, "application/json", n) == 0;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* 401 or 403 message, or NULL when the caller may use the route. */
+static const char *auth_problem(struct srv_context *ctx,
+                                struct MHD_Connection *conn,
+                                enum srv_access access, int *status)
+{
+	const char *token =
+	    access == SRV_ACCESS_ADMIN ? ctx->admin_token : ctx->api_token;
+	const char *authz;
+
+	if (access == SRV_ACCESS_OPEN)
+		return NULL;
+	if (access == SRV_ACCESS_ADMIN && !token) {
+		*status = 403;
+		return "admin endpoints are disabled: no admin_token_file is configured";
+	}
+	if (!token)
+		return NULL;
+	authz = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+	*status = 401;
+	if (!authz)
+		return "missing bearer token (Authorization: Bearer <token>)";
+	if (!srv_token_check(token, authz))
+		return "wrong bearer token";
+	return NULL;
+}
+
+/* Refuse from the headers alone; returns 1 when a response was queued. */
+static int check_headers(struct srv_context *ctx, struct MHD_Connection *conn,
+                         struct request *rq, enum MHD_Result *ret)
+{
+	const struct srv_route *route = &rq->route;
+	const char *problem, *clen;
+	char msg[128];
+	int status = 0;
+
+	if (route->endpoint == SRV_EP_UNKNOWN) {
+		snprintf(msg, sizeof(msg), "no route for %s %.64s", rq->method,
+		         rq->path);
+		*ret = refuse(ctx, conn, rq, 404, msg);
+		return 1;
+	}
+	if (!route->method_ok) {
+		snprintf(msg, sizeof(msg),
+		         "method %s not allowed (allowed: %s)", rq->method,
+		         route->allow);
+		rq->resp.allow = route->allow;
+		*ret = refuse(ctx, conn, rq, 405, msg);
+		return 1;
+	}
+	problem = auth_problem(ctx, conn, route->access, &status);
+	if (problem) {
+		*ret = refuse(ctx, conn, rq, status, problem);
+		return 1;
+	}
+	if (!route->has_body)
+		return 0;
+	if (!json_type(header(conn, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		*ret = refuse(ctx, conn, rq, 415,
+		              "expected Content-Type: application/json");
+		return 1;
+	}
+	clen = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen && strtoull(clen, NULL, 10) > ctx->cfg->max_body_bytes) {
+		snprintf(msg, sizeof(msg),
+		         "body of %s bytes is over the limit of %zu bytes",
+		         clen, ctx->cfg->max_body_bytes);
+		*ret = refuse(ctx, conn, rq, 413, msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The body ---------------------------------------------------------------- */
+
+/* Append data; -E2BIG past max, -ENOMEM when memory runs out. */
+static int body_append(struct request *rq, const char *data, size_t n,
+                       size_t max)
+{
+	size_t cap;
+	char *p;
+
+	if (n > max - rq->len)
+		return -E2BIG;
+	if (rq->len + n + 1 > rq->cap) {
+		cap = rq->cap ? rq->cap : 4096;
+		while (cap < rq->len + n + 1)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		p = realloc(rq->body, cap);
+		if (!p)
+			return -ENOMEM;
+		rq->body = p;
+		rq->cap = cap;
+	}
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return 0;
+}
+
+/*
+ * The body is over the limit.  This MHD cannot queue a response before
+ * the body has been received, so the rest is read and dropped (never
+ * stored) and the 413 goes out at its end, with Connection: close.
+ */
+static void body_overflow(struct request *rq)
+{
+	free(rq->body);
+	rq->body = NULL;
+	rq->len = rq->cap = 0;
+	rq->overflow = 1;
+}
+
+static struct request *request_new(struct srv_context *ctx, const char *url,
+                                   const char *method)
+{
+	struct request *rq = calloc(1, sizeof(*rq));
+
+	if (!rq)
+		return NULL;
+	rq->t0 = srv_monotonic();
+	snprintf(rq->method, sizeof(rq->method), "%s", method);
+	snprintf(rq->path, sizeof(rq->path), "%s", url);
+	srv_route_resolve(method, url, &rq->route);
+	atomic_fetch_add(&ctx->in_flight, 1);
+	return rq;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+	struct srv_context *ctx = cls;
+	struct request *rq = *con_cls;
+	enum MHD_Result ret = MHD_YES;
+	int rc;
+
+	if (!rq) {
+		rq = request_new(ctx, url, method);
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		check_headers(ctx, conn, rq, &ret);
+		return ret;
+	}
+	if (*upload_size > 0) {
+		size_t n = *upload_size;
+
+		*upload_size = 0;
+		if (rq->responded || rq->overflow)
+			return MHD_YES;
+		rc = body_append(rq, upload, n, ctx->cfg->max_body_bytes);
+		if (rc == -E2BIG)
+			body_overflow(rq);
+		else if (rc < 0)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	if (rq->responded)
+		return MHD_YES;
+	if (rq->overflow) {
+		srv_respond_error(&rq->resp, 413,
+		                  "body is over the limit of %zu bytes",
+		                  ctx->cfg->max_body_bytes);
+		return queue(ctx, conn, rq);
+	}
+	srv_route_run(ctx, &rq->route, rq->body ? rq->body : "", rq->len,
+	              &rq->resp);
+	return queue(ctx, conn, rq);
+}
+
+/* Completion: metrics, logs, cleanup ---------------------------------- */
+
+static void log_request(struct request *rq, double seconds)
+{
+	const struct srv_response *resp = &rq->resp;
+	char model[MOE_MODEL_NAME_MAX + 48] = "";
+
+	if (resp->model[0])
+		snprintf(model, sizeof(model), " model=%s version=%llu",
+		         resp->model, (unsigned long long)resp->version);
+	srv_info("access %s %s %d %zu bytes %.6f s%s", rq->method, rq->path,
+	         resp->status, resp->len, seconds, model);
+}
+
+/* Client errors are debug; our own failures are errors. */
+static void log_failure(struct request *rq)
+{
+	const struct srv_response *resp = &rq->resp;
+	enum cfg_log_level level = resp->status >= 500 && resp->status != 503
+	                               ? CFG_LOG_ERROR
+	                               : CFG_LOG_DEBUG;
+
+	if (resp->status < 400 || !srv_log_enabled(level))
+		return;
+	srv_log(level, "%s %s: %d %.*s", rq->method, rq->path, resp->status,
+	        (int)resp->len, resp->body ? resp->body : "");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+	struct srv_context *ctx = cls;
+	struct request *rq = *con_cls;
+	double seconds;
+
+	if (!rq)
+		return;
+	*con_cls = NULL;
+	seconds = srv_monotonic() - rq->t0;
+	if (rq->responded) {
+		srv_metrics_observe(ctx->metrics, rq->route.endpoint,
+		                    rq->resp.status, seconds);
+		log_failure(rq);
+		if (ctx->cfg->access_log)
+			log_request(rq, seconds);
+	} else {
+		srv_debug("%s %s: connection closed before a response (%d)",
+		          rq->method, rq->path, (int)code);
+	}
+	free(rq->body);
+	free(rq->resp.body);
+	free(rq);
+	atomic_fetch_sub(&ctx->in_flight, 1);
+}
+
+/* MHD's own messages (a malformed request line, a failed accept). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	if (!srv_log_enabled(CFG_LOG_DEBUG))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	srv_debug("microhttpd: %s", msg);
+}
+
+/* Start and stop ------------------------------------------------------- */
+
+static int read_pem(const char *path, char **out, char *msg, size_t len)
+{
+	struct stat sb;
+	char *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size <= 0 ||
+	    (size_t)sb.st_size > PEM_MAX_BYTES) {
+		snprintf(msg, len, "%s: %s", path,
+		         fd < 0 ? strerror(errno) : "empty or over 1 MiB");
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
+	close(fd);
+	if (n != sb.st_size) {
+		free(buf);
+		snprintf(msg, len, "%s: could not be read", path);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int resolve(const struct cfg_settings *cfg, struct sockaddr_storage *ss,
+                   char *msg, size_t len)
+{
+	struct addrinfo hints, *ai;
+	char port[16];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	rc = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(msg, len, "listen: %s: %s", cfg->listen_host,
+		         gai_strerror(rc));
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static unsigned daemon_flags(const struct sockaddr_storage *ss, int tls)
+{
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+	             ? MHD_USE_EPOLL
+	             : MHD_USE_AUTO;
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	return flags;
+}
+
+static int load_tls(struct srv_http *h, const struct cfg_settings *cfg,
+                    char *msg, size_t len)
+{
+	int rc;
+
+	if (!cfg->tls_cert && !cfg->tls_key)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(msg, len,
+		         "tls_cert: this libmicrohttpd was built without TLS");
+		return -ENOTSUP;
+	}
+	if (!cfg->tls_cert || !cfg->tls_key) {
+		snprintf(msg, len, "%s: TLS needs both tls_cert and tls_key",
+		         cfg->tls_cert ? "tls_key" : "tls_cert");
+		return -EINVAL;
+	}
+	rc = read_pem(cfg->tls_cert, &h->cert, msg, len);
+	if (rc == 0)
+		rc = read_pem(cfg->tls_key, &h->key, msg, len);
+	return rc;
+}
+
+static void http_free(struct srv_http *h)
+{
+	free(h->cert);
+	free(h->key);
+	free(h);
+}
+
+static void log_listening(struct srv_http *h, const struct cfg_settings *cfg)
+{
+	const union MHD_DaemonInfo *info;
+	int v6 = strchr(cfg->listen_host, ':') != NULL;
+
+	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	srv_info("listening on %s://%s%s%s:%u with %u threads",
+	         h->cert ? "https" : "http", v6 ? "[" : "", cfg->listen_host,
+	         v6 ? "]" : "", info ? info->port : cfg->listen_port,
+	         cfg->threads);
+}
+
+int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
+                   size_t len)
+{
+	const struct cfg_settings *cfg = ctx->cfg;
+	struct sockaddr_storage ss;
+	struct srv_http *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h)
+		return -ENOMEM;
+	h->ctx = ctx;
+	h->quiesced_fd = -1;
+	rc = resolve(cfg, &ss, msg, len);
+	if (rc == 0)
+		rc = load_tls(h, cfg, msg, len);
+	if (rc < 0)
+		goto fail_http;
+	h->daemon = MHD_start_daemon(
+	    daemon_flags(&ss, h->cert != NULL), (uint16_t)cfg->listen_port,
+	    NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    h->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
+	if (!h->daemon) {
+		rc = -EADDRNOTAVAIL;
+		snprintf(
+		    msg, len,
+		    "listen: could not serve on %s port %u (address in use, not local, or bad TLS files)",
+		    cfg->listen_host, cfg->listen_port);
+		goto fail_http;
+	}
+	log_listening(h, cfg);
+	*out = h;
+	return 0;
+
+fail_http:
+	http_free(h);
+	return rc;
+}
+
+void srv_http_quiesce(struct srv_http *http)
+{
+	/*
+	 * The socket is ours now but may be closed only after the stop;
+	 * shutting it down stops listening at once, so that new clients
+	 * are refused (and go elsewhere) instead of waiting in the backlog.
+	 */
+	if (http->quiesced_fd >= 0)
+		return;
+	http->quiesced_fd = MHD_quiesce_daemon(http->daemon);
+	if (http->quiesced_fd >= 0)
+		shutdown(http->quiesced_fd, SHUT_RDWR);
+}
+
+void srv_http_stop(struct srv_http *http)
+{
+	if (!http)
+		return;
+	MHD_stop_daemon(http->daemon);
+	if (http->quiesced_fd >= 0)
+		close(http->quiesced_fd);
+	http_free(http);
+}
