@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -29,44 +30,70 @@
 #define WOLFE_C1 1e-4
 #define WOLFE_C2 0.9
 #define LOGLOSS_FLOOR 1e-300
-#define INIT_WEIGHT_SD 0.01 /* slopes of experts, inner gates */
+#define INIT_WEIGHT_SD 0.01 /* slopes of experts at the start */
+#define ROWS_PER_JOB 2048   /* fewest rows worth a thread */
+
+/* A share of the rows, for one thread of the row pass. */
+struct row_job {
+	struct moe_fit_problem *p;
+	const double *theta;
+	size_t begin, end;
+	double *buf; /* [6E] per-row working values */
+	double *gb;  /* [E] this share's gate intercept gradient */
+	double ll;   /* this share's log-likelihood */
+	pthread_t thread;
+	int started;
+};
 
 struct moe_fit_problem {
 	size_t n, d, E, K, C;
 	struct moe_gate gate;
 	double lambda;
-	double *z;   /* [n][d] */
-	size_t *y;   /* [n] */
-	double *zz;  /* [n] squared norms, euclidean score only */
-	double *u;   /* [n][C] products, then their derivatives */
-	double *row; /* [3E] per-row working values */
-	double *ww;  /* [E] squared norms of the centres */
-	double *gb;  /* [E] gate intercept gradient, when unwanted */
+	double *z;  /* [n][d] */
+	size_t *y;  /* [n] */
+	double *zz; /* [n] squared norms, euclidean score only */
+	double *u;  /* [n][C] products, then their derivatives */
+	double *ww; /* [E] squared norms of the centres */
+	size_t n_jobs;
+	struct row_job *jobs;
+	double *job_mem; /* [n_jobs][7E]: the jobs' buf and gb */
 	size_t evaluations;
 };
 
 /* ---- small numerics ---- */
 
-static double log_sigmoid(double t)
+/* log sigma(t) and sigma(-t) = 1 - sigma(t), with one exp. */
+static double log_sigmoid(double t, double *sigma_neg)
 {
-	if (t >= 0)
-		return -log1p(exp(-t));
-	return t - log1p(exp(t));
+	double e;
+
+	if (t >= 0) {
+		e = exp(-t);
+		*sigma_neg = e / (1 + e);
+		return -log1p(e);
+	}
+	e = exp(t);
+	*sigma_neg = 1 / (1 + e);
+	return t - log1p(e);
 }
 
-static double log_sum_exp(const double *v, size_t n)
+/*
+ * log(sum_i exp(v[i])), computed from the largest v; ex[i] receives
+ * exp(v[i] - max) (ex may be v) and *sum their sum.
+ */
+static double log_sum_exp(const double *v, double *ex, size_t n, double *sum)
 {
-	double top = -INFINITY, sum = 0;
+	double top = v[0], s = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 1; i < n; i++)
 		if (v[i] > top)
 			top = v[i];
-	if (top == -INFINITY)
-		return top;
-
-	for (size_t i = 0; i < n; i++)
-		sum += exp(v[i] - top);
-	return top + log(sum);
+	for (size_t i = 0; i < n; i++) {
+		ex[i] = exp(v[i] - top);
+		s += ex[i];
+	}
+	*sum = s;
+	return top + log(s);
 }
 
 static double dot(const double *a, const double *b, size_t n)
@@ -116,66 +143,134 @@ static struct layout layout_of(size_t d, size_t E, size_t K)
 }
 
 /*
+ * The gate of one row, into buf: scores s, log-weights a (before
+ * normalization), sm = sigma(-s) for the sigmoid gate, and the weights
+ * G.  Returns log sum_i exp(a_i).
+ */
+static double row_gate(const struct moe_fit_problem *p, const double *theta,
+                       const double *u, double zz, double *buf)
+{
+	const double *bias = theta + layout_of(p->d, p->E, p->K).gate_b;
+	size_t E = p->E;
+	double *s = buf, *a = s + E, *sm = a + E, *G = sm + E;
+	double tau = p->gate.temperature, sum, norm;
+
+	for (size_t i = 0; i < E; i++) {
+		if (p->gate.score == MOE_SCORE_INNER)
+			s[i] = (u[i] + bias[i]) / tau;
+		else
+			s[i] = bias[i] - (zz - 2 * u[i] + p->ww[i]) / tau;
+		if (p->gate.kind == MOE_GATE_SIGMOID)
+			a[i] = log_sigmoid(s[i], &sm[i]);
+		else
+			a[i] = s[i];
+	}
+
+	norm = log_sum_exp(a, G, E, &sum);
+	for (size_t i = 0; i < E; i++)
+		G[i] /= sum;
+	return norm;
+}
+
+/*
  * One row: from its products u[C] (and zz, its squared norm) to its
  * log-likelihood, leaving in u the derivative of -w * loglik with respect
  * to each product, and adding to gb the derivative with respect to the
- * gate intercepts.  Returns the row's log-likelihood.
+ * gate intercepts.  buf holds 6E doubles.  Returns the log-likelihood.
  */
 static double row_pass(const struct moe_fit_problem *p, const double *theta,
-                       double *u, double zz, size_t y, double w, double *gb)
+                       double *u, double zz, size_t y, double w, double *buf,
+                       double *gb)
 {
-	struct layout l = layout_of(p->d, p->E, p->K);
+	const double *bias = theta + layout_of(p->d, p->E, p->K).expert_b;
 	size_t E = p->E, K = p->K;
-	double tau = p->gate.temperature;
-	double *s = p->row, *a = s + E, *c = a + E;
-	double *eta = u + E;
-	double norm, ll;
+	double *sm = buf + 2 * E, *G = buf + 3 * E, *c = buf + 4 * E;
+	double *r = buf + 5 * E, *eta = u + E;
+	double tau = p->gate.temperature, norm, ll, sum;
 
+	norm = row_gate(p, theta, u, zz, buf);
 	for (size_t i = 0; i < E; i++) {
-		double b = theta[l.gate_b + i];
-
-		if (p->gate.score == MOE_SCORE_INNER)
-			s[i] = (u[i] + b) / tau;
-		else
-			s[i] = b - (zz - 2 * u[i] + p->ww[i]) / tau;
-		a[i] =
-		    p->gate.kind == MOE_GATE_SIGMOID ? log_sigmoid(s[i]) : s[i];
-	}
-	norm = log_sum_exp(a, E);
-
-	for (size_t i = 0; i < E; i++) {
-		double *e = eta + i * K;
-		const double *bias = theta + l.expert_b + i * K;
-		double lse;
+		double *e = eta + i * K, ey, lse;
 
 		for (size_t k = 0; k < K; k++)
-			e[k] += bias[k];
-		lse = log_sum_exp(e, K);
-		c[i] = a[i] - norm + e[y] - lse;
+			e[k] += bias[i * K + k];
+		ey = e[y];
+		lse = log_sum_exp(e, e, K, &sum);
 		for (size_t k = 0; k < K; k++)
-			e[k] = exp(e[k] - lse); /* p_i[k] */
+			e[k] /= sum; /* p_i[k] */
+		c[i] = buf[E + i] - norm + ey - lse;
 	}
-	ll = log_sum_exp(c, E);
+	ll = log_sum_exp(c, r, E, &sum);
 
 	for (size_t i = 0; i < E; i++) {
-		double r = exp(c[i] - ll), g = r - exp(a[i] - norm);
+		double ri = r[i] / sum, g = ri - G[i];
 		double *e = eta + i * K;
 
 		for (size_t k = 0; k < K; k++)
-			e[k] = w * r * e[k];
-		e[y] -= w * r;
+			e[k] *= w * ri;
+		e[y] -= w * ri;
 
 		if (p->gate.kind == MOE_GATE_SIGMOID)
-			g *= exp(log_sigmoid(-s[i]));
+			g *= sm[i];
 		if (p->gate.score == MOE_SCORE_INNER) {
 			u[i] = -w * g / tau;
-			gb[i] += -w * g / tau;
+			gb[i] -= w * g / tau;
 		} else {
 			u[i] = -w * 2 * g / tau;
-			gb[i] += -w * g;
+			gb[i] -= w * g;
 		}
 	}
 	return ll;
+}
+
+static void *row_job_run(void *arg)
+{
+	struct row_job *job = arg;
+	const struct moe_fit_problem *p = job->p;
+	double w = 1.0 / (double)p->n;
+
+	job->ll = 0;
+	memset(job->gb, 0, p->E * sizeof(double));
+	for (size_t j = job->begin; j < job->end; j++)
+		job->ll += row_pass(p, job->theta, p->u + j * p->C,
+		                    p->zz ? p->zz[j] : 0, p->y[j], w, job->buf,
+		                    job->gb);
+	return NULL;
+}
+
+/*
+ * The row pass over every row, shared between the problem's jobs (the
+ * calling thread runs the first).  Sums the intercept gradients into gb
+ * and returns the mean log-likelihood.  A thread that cannot be started
+ * has its share run here instead.
+ */
+static double rows_all(struct moe_fit_problem *p, const double *theta,
+                       double *gb)
+{
+	double ll = 0;
+
+	for (size_t t = 0; t < p->n_jobs; t++) {
+		struct row_job *job = &p->jobs[t];
+
+		job->theta = theta;
+		job->started = t > 0 && pthread_create(&job->thread, NULL,
+		                                       row_job_run, job) == 0;
+	}
+	row_job_run(&p->jobs[0]);
+	for (size_t t = 1; t < p->n_jobs; t++) {
+		if (p->jobs[t].started)
+			pthread_join(p->jobs[t].thread, NULL);
+		else
+			row_job_run(&p->jobs[t]);
+	}
+
+	memset(gb, 0, p->E * sizeof(double));
+	for (size_t t = 0; t < p->n_jobs; t++) {
+		ll += p->jobs[t].ll;
+		for (size_t i = 0; i < p->E; i++)
+			gb[i] += p->jobs[t].gb[i];
+	}
+	return ll / (double)p->n;
 }
 
 /* theta's weight rows as the [C][d] matrix M; U = Z M^T. */
@@ -217,24 +312,18 @@ double moe_fit_objective(struct moe_fit_problem *p, const double *theta,
                          double *grad)
 {
 	struct layout l = layout_of(p->d, p->E, p->K);
-	double *gb = grad ? grad + l.gate_b : p->gb;
-	double w = 1.0 / (double)p->n, ll = 0;
+	double gb[MOE_MAX_EXPERTS];
+	double ll;
 
 	p->evaluations++;
 	for (size_t i = 0; i < p->E; i++)
 		p->ww[i] = dot(theta + i * p->d, theta + i * p->d, p->d);
 	products(p, theta);
-
-	if (grad)
-		memset(grad, 0, l.size * sizeof(*grad));
-	for (size_t j = 0; j < p->n; j++) {
-		double zz = p->zz ? p->zz[j] : 0;
-
-		ll += row_pass(p, theta, p->u + j * p->C, zz, p->y[j], w, gb);
-	}
-	ll *= w;
+	ll = rows_all(p, theta, gb);
 
 	if (grad) {
+		memcpy(grad + l.gate_b, gb, p->E * sizeof(double));
+		memset(grad + l.expert_b, 0, p->E * p->K * sizeof(double));
 		weight_gradient(p, theta, grad);
 		for (size_t q = 0; q < l.size; q++)
 			grad[q] += p->lambda * theta[q];
@@ -257,10 +346,38 @@ void moe_fit_problem_free(struct moe_fit_problem *p)
 	free(p->y);
 	free(p->zz);
 	free(p->u);
-	free(p->row);
 	free(p->ww);
-	free(p->gb);
+	free(p->jobs);
+	free(p->job_mem);
 	free(p);
+}
+
+/*
+ * Threads for the row pass: as many as BLAS uses, with at least
+ * ROWS_PER_JOB rows each.
+ */
+static size_t row_jobs(size_t n)
+{
+	int blas = openblas_get_num_threads();
+	size_t jobs = blas > 0 ? (size_t)blas : 1;
+
+	if (jobs > n / ROWS_PER_JOB)
+		jobs = n / ROWS_PER_JOB;
+	return jobs > 0 ? jobs : 1;
+}
+
+/* Split the rows evenly between the jobs. */
+static void share_rows(struct moe_fit_problem *p)
+{
+	for (size_t t = 0; t < p->n_jobs; t++) {
+		struct row_job *job = &p->jobs[t];
+
+		job->p = p;
+		job->begin = p->n * t / p->n_jobs;
+		job->end = p->n * (t + 1) / p->n_jobs;
+		job->buf = p->job_mem + t * 7 * p->E;
+		job->gb = job->buf + 6 * p->E;
+	}
 }
 
 /* Bytes a fit of n rows needs, as a double so that it cannot wrap. */
@@ -308,12 +425,13 @@ static int problem_build(const struct moe_fit_data *data, const size_t *rows,
 	p->z = malloc(n * d * sizeof(double));
 	p->y = malloc(n * sizeof(size_t));
 	p->u = malloc(n * p->C * sizeof(double));
-	p->row = malloc(3 * p->E * sizeof(double));
 	p->ww = malloc(p->E * sizeof(double));
-	p->gb = malloc(p->E * sizeof(double));
+	p->n_jobs = row_jobs(n);
+	p->jobs = calloc(p->n_jobs, sizeof(*p->jobs));
+	p->job_mem = malloc(p->n_jobs * 7 * p->E * sizeof(double));
 	if (opts->gate.score == MOE_SCORE_EUCLIDEAN)
 		p->zz = malloc(n * sizeof(double));
-	if (!p->z || !p->y || !p->u || !p->row || !p->ww || !p->gb ||
+	if (!p->z || !p->y || !p->u || !p->ww || !p->jobs || !p->job_mem ||
 	    (opts->gate.score == MOE_SCORE_EUCLIDEAN && !p->zz)) {
 		moe_fit_problem_free(p);
 		return moe_fail(err, -ENOMEM, "fit: out of memory");
@@ -329,6 +447,7 @@ static int problem_build(const struct moe_fit_data *data, const size_t *rows,
 		if (p->zz)
 			p->zz[j] = dot(z, z, d);
 	}
+	share_rows(p);
 	*out = p;
 	return 0;
 }
