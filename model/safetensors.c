@@ -12,7 +12,6 @@
  * are copied into one block the model owns.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,9 +68,9 @@ static const char *const meta_names[M_COUNT] = {
 struct tensor {
 	const cJSON *entry; /* NULL when absent */
 	enum moe_dtype dtype;
-	uint64_t shape[3];
-	uint64_t begin, end; /* data_offsets */
-	size_t count;        /* elements */
+	unsigned long long shape[3];
+	unsigned long long begin, end; /* data_offsets */
+	size_t count;                  /* elements */
 };
 
 struct stfile {
@@ -244,7 +243,7 @@ static int read_metadata(struct stfile *st, const cJSON *meta,
 
 /* ---- header: tensor entries ---- */
 
-static int read_index(const cJSON *item, uint64_t *out)
+static int read_index(const cJSON *item, unsigned long long *out)
 {
 	double v;
 
@@ -253,7 +252,7 @@ static int read_index(const cJSON *item, uint64_t *out)
 	v = item->valuedouble;
 	if (!(v >= 0 && v <= MAX_INDEX) || v != floor(v))
 		return -EINVAL;
-	*out = (uint64_t)v;
+	*out = (unsigned long long)v;
 	return 0;
 }
 
@@ -412,45 +411,46 @@ static int require_tensors(const struct stfile *st, struct moe_error *err)
 }
 
 static int expect_dim(const struct stfile *st, enum tensor_id id, size_t axis,
-                      uint64_t want, const char *source, struct moe_error *err)
+                      unsigned long long want, const char *source,
+                      struct moe_error *err)
 {
-	uint64_t found = st->t[id].shape[axis];
+	unsigned long long found = st->t[id].shape[axis];
 
 	if (found != want)
-		return moe_fail(err, -EINVAL,
-		                "%s.shape[%zu]: expected %" PRIu64
-		                " as in %s, found %" PRIu64,
-		                tensor_names[id], axis, want, source, found);
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s.shape[%zu]: expected %llu as in %s, found %llu",
+		    tensor_names[id], axis, want, source, found);
 	return 0;
 }
 
-static int check_limits(const uint64_t *ekd, struct moe_error *err)
+static int check_limits(const unsigned long long *ekd, struct moe_error *err)
 {
 	if (ekd[0] > MOE_MAX_EXPERTS)
-		return moe_fail(err, -E2BIG,
-		                "gate.weight.shape[0]: %" PRIu64
-		                " experts, over the limit of %u",
-		                ekd[0], MOE_MAX_EXPERTS);
+		return moe_fail(
+		    err, -E2BIG,
+		    "gate.weight.shape[0]: %llu experts, over the limit of %u",
+		    ekd[0], MOE_MAX_EXPERTS);
 	if (ekd[1] > MOE_MAX_CLASSES)
-		return moe_fail(err, -E2BIG,
-		                "experts.weight.shape[1]: %" PRIu64
-		                " classes, over the limit of %u",
-		                ekd[1], MOE_MAX_CLASSES);
+		return moe_fail(
+		    err, -E2BIG,
+		    "experts.weight.shape[1]: %llu classes, over the limit of %u",
+		    ekd[1], MOE_MAX_CLASSES);
 	if (ekd[2] > MOE_MAX_FEATURES)
-		return moe_fail(err, -E2BIG,
-		                "gate.weight.shape[1]: %" PRIu64
-		                " features, over the limit of %u",
-		                ekd[2], MOE_MAX_FEATURES);
+		return moe_fail(
+		    err, -E2BIG,
+		    "gate.weight.shape[1]: %llu features, over the limit of %u",
+		    ekd[2], MOE_MAX_FEATURES);
 	return 0;
 }
 
 /* Shapes agree with E and d of gate.weight and K of experts.weight. */
 static int check_shapes(struct stfile *st, struct moe_error *err)
 {
-	uint64_t e = st->t[GATE_WEIGHT].shape[0];
-	uint64_t d = st->t[GATE_WEIGHT].shape[1];
-	uint64_t k = st->t[EXPERT_WEIGHT].shape[1];
-	uint64_t ekd[3] = {e, k, d};
+	unsigned long long e = st->t[GATE_WEIGHT].shape[0];
+	unsigned long long d = st->t[GATE_WEIGHT].shape[1];
+	unsigned long long k = st->t[EXPERT_WEIGHT].shape[1];
+	unsigned long long ekd[3] = {e, k, d};
 	int rc;
 
 	if ((rc = expect_dim(st, GATE_BIAS, 0, e, "gate.weight", err)) ||
@@ -479,36 +479,42 @@ static int check_shapes(struct stfile *st, struct moe_error *err)
 	return 0;
 }
 
+/* Tensor i lies inside the data area and has the bytes its shape needs. */
+static int check_extent(const struct stfile *st, size_t i,
+                        struct moe_error *err)
+{
+	const struct tensor *t = &st->t[i];
+	size_t size = moe_dtype_size(st->spec.dtype);
+
+	if (t->end < t->begin)
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s: data_offsets [%llu, %llu] end before they begin",
+		    tensor_names[i], t->begin, t->end);
+	if (t->end > st->area_len)
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s: data_offsets [%llu, %llu] exceed the data area of %zu bytes",
+		    tensor_names[i], t->begin, t->end, st->area_len);
+	if (t->end - t->begin != t->count * size)
+		return moe_fail(
+		    err, -EINVAL,
+		    "%s: data_offsets [%llu, %llu] hold %llu bytes, but %zu %s values take %zu",
+		    tensor_names[i], t->begin, t->end, t->end - t->begin,
+		    t->count, moe_dtype_name(st->spec.dtype), t->count * size);
+	return 0;
+}
+
 static int check_offsets(const struct stfile *st, struct moe_error *err)
 {
-	size_t size = moe_dtype_size(st->spec.dtype), i, j;
 	const struct tensor *t, *u;
+	size_t i, j;
+	int rc;
 
-	for (i = 0; i < N_TENSORS; i++) {
-		t = &st->t[i];
-		if (t->entry == NULL)
-			continue;
-		if (t->end < t->begin)
-			return moe_fail(err, -EINVAL,
-			                "%s: data_offsets [%" PRIu64
-			                ", %" PRIu64 "] end before they begin",
-			                tensor_names[i], t->begin, t->end);
-		if (t->end > st->area_len)
-			return moe_fail(
-			    err, -EINVAL,
-			    "%s: data_offsets [%" PRIu64 ", %" PRIu64
-			    "] exceed the data area of %zu bytes",
-			    tensor_names[i], t->begin, t->end, st->area_len);
-		if (t->end - t->begin != t->count * size)
-			return moe_fail(err, -EINVAL,
-			                "%s: data_offsets [%" PRIu64
-			                ", %" PRIu64 "] hold %" PRIu64
-			                " bytes, but %zu %s values take %zu",
-			                tensor_names[i], t->begin, t->end,
-			                t->end - t->begin, t->count,
-			                moe_dtype_name(st->spec.dtype),
-			                t->count * size);
-	}
+	for (i = 0; i < N_TENSORS; i++)
+		if (st->t[i].entry != NULL &&
+		    (rc = check_extent(st, i, err)) < 0)
+			return rc;
 
 	for (i = 0; i < N_TENSORS; i++) {
 		for (j = 0; j < i; j++) {
@@ -517,12 +523,11 @@ static int check_offsets(const struct stfile *st, struct moe_error *err)
 			if (t->entry == NULL || u->entry == NULL ||
 			    t->begin >= u->end || u->begin >= t->end)
 				continue;
-			return moe_fail(err, -EINVAL,
-			                "%s: data_offsets [%" PRIu64
-			                ", %" PRIu64 "] overlap %s [%" PRIu64
-			                ", %" PRIu64 "]",
-			                tensor_names[i], t->begin, t->end,
-			                tensor_names[j], u->begin, u->end);
+			return moe_fail(
+			    err, -EINVAL,
+			    "%s: data_offsets [%llu, %llu] overlap %s [%llu, %llu]",
+			    tensor_names[i], t->begin, t->end, tensor_names[j],
+			    u->begin, u->end);
 		}
 	}
 	return 0;
@@ -619,7 +624,7 @@ static int place_params(const struct stfile *st, struct moe_model *m,
 static int read_layout(struct stfile *st, const unsigned char *data, size_t len,
                        cJSON **header, struct moe_error *err)
 {
-	uint64_t n = 0;
+	unsigned long long n = 0;
 	int i;
 
 	if (len < 8)
@@ -630,15 +635,15 @@ static int read_layout(struct stfile *st, const unsigned char *data, size_t len,
 	for (i = 7; i >= 0; i--)
 		n = n << 8 | data[i];
 	if (n > MOE_MAX_ST_HEADER_BYTES)
-		return moe_fail(err, -E2BIG,
-		                "header: length %" PRIu64
-		                " is over the limit of %lu bytes",
-		                n, MOE_MAX_ST_HEADER_BYTES);
+		return moe_fail(
+		    err, -E2BIG,
+		    "header: length %llu is over the limit of %lu bytes", n,
+		    MOE_MAX_ST_HEADER_BYTES);
 	if (n > len - 8)
-		return moe_fail(err, -EINVAL,
-		                "header: length %" PRIu64
-		                " runs past the end of the file (%zu bytes)",
-		                n, len);
+		return moe_fail(
+		    err, -EINVAL,
+		    "header: length %llu runs past the end of the file (%zu bytes)",
+		    n, len);
 
 	st->area = data + 8 + n;
 	st->area_len = len - 8 - (size_t)n;
