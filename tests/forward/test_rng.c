@@ -143,7 +143,7 @@ START_TEST(test_simulate_follows_model)
 {
 	static const char *const classes[] = {"neg", "pos"};
 	double gw[2] = {50, -50}, gb[2] = {0, 0};
-	double ew[2] = {0, 0}, eb[4] = {2, 0, 0, 1};
+	double ew[4] = {0, 0, 0, 0}, eb[4] = {2, 0, 0, 1};
 	struct moe_model_spec spec = {
 	    .dtype = MOE_DTYPE_F64,
 	    .n_features = 1,
