@@ -163,14 +163,17 @@ int moe_model_load_buffer(const void *data, size_t len,
  * names.  Writes a temporary file in the same directory and renames it
  * over path, so that a watching daemon never sees a partial file.
  * Output is deterministic: the same model gives the same bytes.
- * Returns 0, -EINVAL (unknown extension) or -EIO.
+ * Returns 0, -EINVAL (unknown extension), -EIO, or the codes of
+ * moe_model_serialize.
  */
 int moe_model_save(const struct moe_model *model, const char *path,
 		   struct moe_error *err);
 
 /*
  * moe_model_serialize - the bytes moe_model_save would write, in a new
- * malloc'd buffer that the caller frees.  Returns 0 or -ENOMEM.
+ * malloc'd buffer that the caller frees.  Returns 0, -ENOMEM, or -E2BIG
+ * when the file would be over a limit of limits.h that its reader
+ * enforces (MOE_MAX_JSON_MODEL_BYTES for JSON).
  */
 int moe_model_serialize(const struct moe_model *model, enum moe_format fmt,
 			void **bytes, size_t *len, struct moe_error *err);
