@@ -903,6 +903,13 @@ static void put_experts(struct moe_buf *buf, const struct moe_model *m)
 int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
                    struct moe_error *err)
 {
+	size_t e = model->n_experts, k = model->n_classes;
+	size_t d = model->n_features;
+
+	/* every number takes at least 3 bytes with its ", ": fail early */
+	if (e * (d + 1) * (k + 1) > buf->limit / 3)
+		buf->error = -E2BIG;
+
 	put_head(buf, model);
 	if (model->params.mean != NULL) {
 		moe_buf_puts(buf, "  \"standardize\": {\n    \"mean\": ");
@@ -917,9 +924,10 @@ int moe_json_write(const struct moe_model *model, struct moe_buf *buf,
 	put_experts(buf, model);
 
 	if (buf->error == -E2BIG)
-		return moe_fail(err, -E2BIG,
-		                "the model takes more than %zu bytes as JSON",
-		                buf->limit);
+		return moe_fail(
+		    err, -E2BIG,
+		    "the model takes more than %zu bytes as JSON, the limit of the reader",
+		    buf->limit);
 	if (buf->error < 0)
 		return moe_fail(err, buf->error, "out of memory");
 	return 0;

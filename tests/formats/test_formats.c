@@ -533,6 +533,38 @@ START_TEST(test_too_many_classes)
 }
 END_TEST
 
+START_TEST(test_write_limit)
+{
+	struct moe_model *m = load_ok("good/tiny.json");
+	struct moe_buf small = {.limit = 90}, fits = {.limit = 1315};
+	struct moe_error err = {{0}};
+
+	/* 32 numbers outside standardization take 96 bytes or more: the
+	 * writer knows before it starts */
+	ck_assert_int_eq(moe_json_write(m, &small, &err), -E2BIG);
+	ck_assert_str_eq(err.message, "the model takes more than 90 bytes "
+	                              "as JSON, the limit of the reader");
+	ck_assert_uint_eq(small.len, 0);
+	free(small.data);
+
+	/* over the limit on the way */
+	small = (struct moe_buf){.limit = 100};
+	ck_assert_int_eq(moe_json_write(m, &small, &err), -E2BIG);
+	ck_assert_uint_le(small.len, 100);
+	free(small.data);
+
+	small = (struct moe_buf){.limit = 100};
+	ck_assert_int_eq(moe_st_write(m, &small, &err), -E2BIG);
+	free(small.data);
+
+	/* the JSON text of tiny is 821 bytes */
+	ck_assert_int_eq(moe_json_write(m, &fits, &err), 0);
+	ck_assert_uint_eq(fits.len, 821);
+	free(fits.data);
+	moe_model_free(m);
+}
+END_TEST
+
 /* ---- damaged files: every truncation and many byte flips ---- */
 
 /*
@@ -704,6 +736,7 @@ static Suite *formats_suite(void)
 	tcase_add_loop_test(tc, test_round_trip, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_save);
 	tcase_add_test(tc, test_too_many_classes);
+	tcase_add_test(tc, test_write_limit);
 	tcase_add_loop_test(tc, test_damaged, 0, (int)N_GOODS);
 	tcase_add_test(tc, test_forward_same);
 	tcase_add_test(tc, test_digest_vectors);
