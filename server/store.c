@@ -109,6 +109,7 @@ struct srv_slot {
 	struct file_id seen; /* file last loaded or tried */
 	char seen_file[SLOT_FILE_BYTES];
 	struct file_id pending; /* changed, waiting to settle */
+	int64_t pending_since;  /* when pending was first seen, Unix ns */
 	uint64_t next_number;   /* version numbers given so far */
 	int marked;             /* found by the scan running */
 	int duplicate;          /* two files name this model */
@@ -847,16 +848,24 @@ static int hints_name(const struct srv_scan_hints *hints, const char *file)
 }
 
 /* Whether a changed file may be loaded now rather than looked at again:
- * always on an explicit rescan, when inotify said it is complete, when
- * it looks as it did at the previous look, or when it is old enough. */
-static int entry_settled(const struct srv_slot *slot, const struct dir_entry *e,
+ * always on an explicit rescan or when inotify said it is complete;
+ * otherwise when it was last written SETTLE_NS ago, or looked the same
+ * for that long (for a clock that puts mtime in the future).  Else it
+ * becomes slot->pending. */
+static int entry_settled(struct srv_slot *slot, const struct dir_entry *e,
                          const struct srv_scan_hints *hints)
 {
+	int64_t now = now_unix_ns();
+
 	if (!hints || hints->all || hints_name(hints, e->file))
 		return 1;
-	if (file_id_same(&e->id, &slot->pending))
+	if (now - e->id.mtime_ns >= SETTLE_NS)
 		return 1;
-	return now_unix_ns() - e->id.mtime_ns >= SETTLE_NS;
+	if (file_id_same(&e->id, &slot->pending))
+		return now - slot->pending_since >= SETTLE_NS;
+	slot->pending = e->id;
+	slot->pending_since = now;
+	return 0;
 }
 
 /* Wait until slot has at most one version in memory, so that loading
@@ -995,7 +1004,6 @@ static int slot_update(struct srv_store *store, struct srv_slot *slot,
 		return 0;
 
 	if (!entry_settled(slot, e, hints)) {
-		slot->pending = e->id;
 		*recheck = 1;
 		if (atomic_load(&slot->presence) == SLOT_ABSENT)
 			atomic_store(&slot->presence, SLOT_LOADING);
