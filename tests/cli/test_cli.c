@@ -364,6 +364,14 @@ START_TEST(check_bad_files)
 }
 END_TEST
 
+static size_t file_size(const char *path)
+{
+	size_t len;
+
+	free(read_all(path, &len));
+	return len;
+}
+
 START_TEST(inspect_summary)
 {
 	struct run r = run_tool("inspect", data("named.json"), NULL);
@@ -380,6 +388,9 @@ START_TEST(inspect_summary)
 	snprintf(line, sizeof(line), "digest:        sha256:%s\n", digest);
 	ck_assert_ptr_nonnull(strstr(r.out, line));
 	ck_assert_ptr_nonnull(strstr(r.out, "format:        json\n"));
+	snprintf(line, sizeof(line), "size:          %zu bytes\n",
+	         file_size(data("named.json")));
+	ck_assert_ptr_nonnull(strstr(r.out, line));
 	ck_assert_ptr_nonnull(strstr(r.out, "dtype:         F64\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(r.out, "features (d):  3: f_a, f_b, f_c\n"));
@@ -732,6 +743,47 @@ START_TEST(simulate_agrees_with_predict)
 }
 END_TEST
 
+static const char *source(const char *name)
+{
+	static char path[4096];
+	const char *root = getenv("SIGMOE_SOURCE_ROOT");
+
+	snprintf(path, sizeof(path), "%s/%s", root ? root : ".", name);
+	return path;
+}
+
+/*
+ * The bundled hand-made model on the Iris data: valid, and right on 144
+ * of 150 flowers, as tests/tools/cli_reference.py computes.
+ */
+START_TEST(example_model_on_iris)
+{
+	char model[4096], iris[4096], *pl[160], *il[160], *text;
+	struct run r;
+	size_t right = 0, n;
+
+	snprintf(model, sizeof(model), "%s", source("models/example.json"));
+	snprintf(iris, sizeof(iris), "%s", source("data/iris.csv"));
+	r = run_tool("check", model, NULL);
+	ck_assert_int_eq(r.status, 0);
+	run_free(&r);
+
+	r = run_tool("predict", model, iris, "--label", "species", NULL);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	text = read_all(iris, NULL);
+	n = split(r.out, '\n', pl, 160);
+	ck_assert_uint_eq(n, 152);
+	ck_assert_uint_eq(split(text, '\n', il, 160), 152);
+	for (size_t i = 1; i <= 150; i++) {
+		*strchr(pl[i], ',') = '\0';
+		right += !strcmp(pl[i], strrchr(il[i], ',') + 1);
+	}
+	ck_assert_uint_eq(right, 144);
+	free(text);
+	run_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -755,6 +807,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(t, simulate_is_deterministic);
 	tcase_add_test(t, simulate_headers);
 	tcase_add_test(t, simulate_agrees_with_predict);
+	tcase_add_test(t, example_model_on_iris);
 	suite_add_tcase(s, t);
 	return s;
 }
