@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 
@@ -20,6 +21,16 @@ static cJSON *expected;
 
 /* iris.json (F64 JSON), blobs.safetensors (F64), tiny32.safetensors (F32)
  * and bad.json (invalid), with small limits for the catalog. */
+static void load_expected(void)
+{
+	char *text = read_text(data_path("expected.json"));
+
+	ck_assert_ptr_nonnull(text);
+	expected = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(expected);
+	free(text);
+}
+
 static void setup(void)
 {
 	static const char *const args[] = {
@@ -33,7 +44,6 @@ static void setup(void)
 	    "true",
 	    NULL,
 	};
-	char *text;
 
 	daemon_prepare(&dm);
 	daemon_add_model(&dm, "models/iris.json");
@@ -41,11 +51,7 @@ static void setup(void)
 	daemon_add_model(&dm, "models/tiny32.safetensors");
 	daemon_add_model(&dm, "models/bad.json");
 	daemon_start(&dm, args, NULL);
-	text = read_text(data_path("expected.json"));
-	ck_assert_ptr_nonnull(text);
-	expected = cJSON_Parse(text);
-	ck_assert_ptr_nonnull(expected);
-	free(text);
+	load_expected();
 }
 
 static void teardown(void)
@@ -521,25 +527,22 @@ END_TEST
 
 static char *generated_body(const char *kind)
 {
-	char *b = malloc(8192);
-	int i;
+	char *b = calloc(1, 8192);
+	size_t n;
 
-	if (strcmp(kind, "EMPTY") == 0) {
-		b[0] = '\0';
-	} else if (strcmp(kind, "BIG") == 0) {
+	ck_assert_ptr_nonnull(b);
+	if (strcmp(kind, "BIG") == 0) {
 		strcpy(b, "{\"instances\": [[1, 2, 3, 4]]");
-		memset(b + strlen(b), ' ', 5000);
-		strcpy(b + 5028, "}");
-	} else {
-		for (i = 0; i < 40; i++)
-			b[i] = '[';
-		b[40] = '\0';
-		strcat(b, "1");
-		for (i = 0; i < 40; i++)
-			strcat(b, "]");
-		memmove(b + 14, b, strlen(b) + 1);
-		memcpy(b, "{\"instances\": ", 14);
-		strcat(b, "}");
+		n = strlen(b);
+		memset(b + n, ' ', 5000);
+		b[n + 5000] = '}';
+	} else if (strcmp(kind, "DEEP") == 0) {
+		strcpy(b, "{\"instances\": ");
+		n = strlen(b);
+		memset(b + n, '[', 40);
+		b[n + 40] = '1';
+		memset(b + n + 41, ']', 40);
+		b[n + 81] = '}';
 	}
 	return b;
 }
@@ -658,6 +661,121 @@ START_TEST(raw_http_requests)
 }
 END_TEST
 
+/* The api helper's catalog, on the daemon ----------------------------- */
+
+/* After the catalog, a good request still gets the right numbers. */
+static int status_of_good(void)
+{
+	char *body = array_body("iris");
+
+	check_predict("iris", body);
+	free(body);
+	return 200;
+}
+
+static void setup_catalog(void)
+{
+	static const char *const args[] = {"--max-instances", "1000", NULL};
+
+	daemon_prepare(&dm);
+	daemon_add_model(&dm, "models/iris.json");
+	daemon_add_model(&dm, "models/anon.json");
+	daemon_start(&dm, args, NULL);
+	load_expected();
+}
+
+static void teardown_catalog(void)
+{
+	ck_assert_int_eq(daemon_stop(&dm), 0);
+	daemon_cleanup(&dm);
+	cJSON_Delete(expected);
+}
+
+/* The endpoint a catalog file is for, from its prefix. */
+static const char *catalog_path(const char *file)
+{
+	if (strncmp(file, "gates_", 6) == 0)
+		return "/v1/models/iris/gates";
+	if (strncmp(file, "anon_", 5) == 0)
+		return "/v1/models/anon/predict";
+	if (strncmp(file, "v2_", 3) == 0)
+		return "/v2/models/iris/infer";
+	return "/v1/models/iris/predict";
+}
+
+/* Send a catalog body byte for byte (it may hold a NUL). */
+static void post_file(const char *path, const char *file, int *status,
+                      char **message)
+{
+	char name[300], head[512], *body, *out, *p;
+	struct stat sb;
+	size_t n;
+	FILE *f;
+	cJSON *doc;
+
+	snprintf(name, sizeof(name), "%s/api/bad/%s",
+	         getenv("SIGMOE_TEST_DATA"), file);
+	ck_assert_int_eq(stat(name, &sb), 0);
+	f = fopen(name, "rb");
+	ck_assert_ptr_nonnull(f);
+	n = (size_t)snprintf(head, sizeof(head),
+	                     "POST %s HTTP/1.1\r\nHost: x\r\nConnection: "
+	                     "close\r\nContent-Type: application/json\r\n"
+	                     "Content-Length: %lld\r\n\r\n",
+	                     path, (long long)sb.st_size);
+	body = malloc(n + (size_t)sb.st_size);
+	memcpy(body, head, n);
+	ck_assert_uint_eq(fread(body + n, 1, (size_t)sb.st_size, f),
+	                  (size_t)sb.st_size);
+	fclose(f);
+	out = raw_request(&dm, body, n + (size_t)sb.st_size, 0);
+	*status = raw_status(out);
+	p = strstr(out, "\r\n\r\n");
+	doc = p ? cJSON_Parse(p + 4) : NULL;
+	*message = doc && cJSON_IsString(cJSON_GetObjectItem(doc, "error"))
+	               ? strdup(cJSON_GetObjectItem(doc, "error")->valuestring)
+	               : NULL;
+	cJSON_Delete(doc);
+	free(out);
+	free(body);
+}
+
+START_TEST(api_body_catalog)
+{
+	char path[300], *text, *line, *save;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/api/bad/MANIFEST.tsv",
+	         getenv("SIGMOE_TEST_DATA"));
+	text = read_text(path);
+	ck_assert_msg(text != NULL, "no %s", path);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *file, *want, *msg, *got = NULL, *s2 = NULL;
+		int status;
+
+		if (line[0] == '#')
+			continue;
+		file = strtok_r(line, "\t", &s2);
+		want = strtok_r(NULL, "\t", &s2);
+		msg = strtok_r(NULL, "\t", &s2);
+		post_file(catalog_path(file), file, &status, &got);
+		ck_assert_msg(status == atoi(want), "%s: status %d, want %s",
+		              file, status, want);
+		ck_assert_msg(got != NULL, "%s: no error body", file);
+		if (msg)
+			ck_assert_msg(strcmp(got, msg) == 0,
+			              "%s: message '%s', want '%s'", file, got,
+			              msg);
+		free(got);
+		n++;
+	}
+	free(text);
+	ck_assert_int_ge(n, 40);
+	ck_assert_int_eq(status_of_good(), 200);
+}
+END_TEST
+
 Suite *suite_http(void)
 {
 	Suite *s = suite_create("http");
@@ -677,6 +795,12 @@ Suite *suite_http(void)
 	tcase_add_test(tc, errors_name_the_problem);
 	tcase_add_test(tc, bad_request_catalog);
 	tcase_add_test(tc, raw_http_requests);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("api-catalog");
+	tcase_add_checked_fixture(tc, setup_catalog, teardown_catalog);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, api_body_catalog);
 	suite_add_tcase(s, tc);
 	return s;
 }

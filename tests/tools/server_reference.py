@@ -8,6 +8,8 @@ Writes, into tests/data/server/:
   models/blobs.safetensors   F64, softmax gate, inner score, top_k 2, no
                              feature names (safetensors file)
   models/tiny32.safetensors  F32, sigmoid gate, inner score, top_k 1
+  models/anon.json           F64, d = 2, no feature names (for the api
+                             helper's catalog of bad bodies)
   expected.json              for each model: input rows and the outputs
                              the SPEC 1 formulas give for them
 
@@ -173,6 +175,10 @@ def main():
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
+
+    anon = make(np.random.default_rng(2), "anon", 2, 2, 2, "sigmoid",
+                "inner", 1.0, 0, "F64", None, False)
+    write_json(anon, os.path.join(OUT, "models", "anon.json"))
 
 
 if __name__ == "__main__":
