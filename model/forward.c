@@ -208,32 +208,48 @@ static inline uint64_t bits_not_finite(uint64_t b)
 	return (b & exponent) == exponent;
 }
 
+/* The message for the first value of x that is not finite. */
+static int report_input(const double *x, size_t n, size_t d,
+                        struct moe_error *err)
+{
+	size_t i = 0;
+
+	while (i + 1 < n * d && isfinite(x[i]))
+		i++;
+	return moe_fail(err, -EINVAL,
+	                "row %zu, column %zu: not a finite number", i / d,
+	                i % d);
+}
+
 /*
- * Every value finite?  Tests the exponent bits of a whole row at once, a
- * loop without branches that the compiler vectorizes, and looks for the
- * column only in a bad row.
+ * Every value finite?  A first pass tests the exponent bits of all the
+ * values with four independent accumulators and no branch, so that it
+ * runs at memory speed; only when it finds one does a second pass look
+ * for the row and column.
  */
 static int check_input(const double *x, size_t n, size_t d,
                        struct moe_error *err)
 {
-	for (size_t r = 0; r < n; r++) {
-		const double *row = x + r * d;
-		uint64_t bad = 0, b;
+	uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0, b;
+	size_t len = n * d, i = 0;
 
-		for (size_t j = 0; j < d; j++) {
-			memcpy(&b, &row[j], sizeof(b));
-			bad |= bits_not_finite(b);
-		}
-		if (!bad)
-			continue;
-		for (size_t j = 0; j < d; j++)
-			if (!isfinite(row[j]))
-				return moe_fail(
-				    err, -EINVAL,
-				    "row %zu, column %zu: not a finite number",
-				    r, j);
+	for (; i + 4 <= len; i += 4) {
+		memcpy(&b, &x[i], sizeof(b));
+		b0 |= bits_not_finite(b);
+		memcpy(&b, &x[i + 1], sizeof(b));
+		b1 |= bits_not_finite(b);
+		memcpy(&b, &x[i + 2], sizeof(b));
+		b2 |= bits_not_finite(b);
+		memcpy(&b, &x[i + 3], sizeof(b));
+		b3 |= bits_not_finite(b);
 	}
-	return 0;
+	for (; i < len; i++) {
+		memcpy(&b, &x[i], sizeof(b));
+		b0 |= bits_not_finite(b);
+	}
+	if ((b0 | b1 | b2 | b3) == 0)
+		return 0;
+	return report_input(x, n, d, err);
 }
 
 static double param(const struct plan *pl, const void *data, size_t i)
@@ -245,40 +261,59 @@ static double param(const struct plan *pl, const void *data, size_t i)
 
 /*
  * Standardizes (F64 with mean and scale) or converts (F32) rows of x into
- * pl->z, and returns the matrix the products read.
+ * pl->z, checking that every value is finite on the way (one pass over
+ * the input instead of two).  Sets *z to the matrix the products read
+ * and returns 0, or -1 when a value is not finite.
  */
-static const void *prepare_rows(const struct plan *pl, const double *x,
-                                size_t rows)
+static int prepare_rows(const struct plan *pl, const double *x, size_t rows,
+                        const void **z)
 {
 	const struct moe_params *p = &pl->model->params;
-	size_t d = pl->d;
+	size_t d = pl->d, len = rows * d;
+	uint64_t bad = 0, b;
 
 	if (pl->model->dtype == MOE_DTYPE_F64) {
 		const double *mean = p->mean, *scale = p->scale;
-		double *z = pl->z;
+		double *zd = pl->z;
 
+		*z = x;
 		if (mean == NULL)
-			return x;
-		for (size_t r = 0; r < rows; r++)
-			for (size_t j = 0; j < d; j++)
-				z[r * d + j] =
-				    (x[r * d + j] - mean[j]) / scale[j];
-		return z;
+			return 0; /* moe_forward checked x */
+		for (size_t r = 0; r < rows; r++) {
+			for (size_t j = 0; j < d; j++) {
+				double v = x[r * d + j];
+
+				memcpy(&b, &v, sizeof(b));
+				bad |= bits_not_finite(b);
+				zd[r * d + j] = (v - mean[j]) / scale[j];
+			}
+		}
+		*z = zd;
+		return bad ? -1 : 0;
 	}
 
 	float *zf = pl->z;
 	const float *meanf = p->mean, *scalef = p->scale;
 
+	*z = zf;
 	if (meanf == NULL) {
-		for (size_t i = 0; i < rows * d; i++)
+		for (size_t i = 0; i < len; i++) {
+			memcpy(&b, &x[i], sizeof(b));
+			bad |= bits_not_finite(b);
 			zf[i] = (float)x[i];
-		return zf;
+		}
+		return bad ? -1 : 0;
 	}
-	for (size_t r = 0; r < rows; r++)
-		for (size_t j = 0; j < d; j++)
-			zf[r * d + j] =
-			    (float)((x[r * d + j] - meanf[j]) / scalef[j]);
-	return zf;
+	for (size_t r = 0; r < rows; r++) {
+		for (size_t j = 0; j < d; j++) {
+			double v = x[r * d + j];
+
+			memcpy(&b, &v, sizeof(b));
+			bad |= bits_not_finite(b);
+			zf[r * d + j] = (float)((v - meanf[j]) / scalef[j]);
+		}
+	}
+	return bad ? -1 : 0;
 }
 
 /* ||z||^2 for each row, in double. */
@@ -507,7 +542,7 @@ static void gate_weights(const struct plan *pl, int selected)
 		double top = pl->t[0], sum = 0;
 
 		for (size_t i = 1; i < e; i++)
-			top = fmax(top, pl->t[i]);
+			top = pl->t[i] > top ? pl->t[i] : top;
 		for (size_t i = 0; i < e; i++) {
 			pl->act[i] = exp(pl->t[i] - top);
 			sum += pl->act[i];
@@ -540,13 +575,14 @@ static void softmax(double *v, size_t k)
 	double top = v[0], sum = 0;
 
 	for (size_t i = 1; i < k; i++)
-		top = fmax(top, v[i]);
+		top = v[i] > top ? v[i] : top;
 	for (size_t i = 0; i < k; i++) {
 		v[i] = exp(v[i] - top);
 		sum += v[i];
 	}
+	sum = 1 / sum;
 	for (size_t i = 0; i < k; i++)
-		v[i] /= sum;
+		v[i] *= sum;
 }
 
 static size_t argmax(const double *v, size_t n)
@@ -571,7 +607,7 @@ static void finish_row(const struct plan *pl, double *row, size_t r,
 	double top = -INFINITY, sum = 0, psum = 0;
 
 	for (size_t i = 0; i < e; i++)
-		top = fmax(top, pl->lw[i]);
+		top = pl->lw[i] > top ? pl->lw[i] : top;
 	for (size_t i = 0; i < e; i++) {
 		pl->w[i] = exp(pl->lw[i] - top);
 		sum += pl->w[i];
@@ -718,12 +754,18 @@ static void row_long(const struct plan *pl, const double *xr, double *row,
 	finish_row(pl, row, r, out);
 }
 
-/* Runs rows [r0, r0 + rows) of the call; outputs are indexed from 0. */
-static void run_chunk(const struct plan *pl, const double *x, size_t r0,
-                      size_t rows, const struct moe_output *out)
+/*
+ * Runs rows [r0, r0 + rows) of the call; outputs are indexed from 0.
+ * Returns 0, or -1 when an input value is not finite.
+ */
+static int run_chunk(const struct plan *pl, const double *x, size_t r0,
+                     size_t rows, const struct moe_output *out)
 {
 	const struct moe_params *p = &pl->model->params;
-	const void *z = prepare_rows(pl, x + r0 * pl->d, rows);
+	const void *z;
+
+	if (prepare_rows(pl, x + r0 * pl->d, rows, &z) < 0)
+		return -1;
 
 	if (pl->model->gate.score == MOE_SCORE_EUCLIDEAN)
 		row_norms(pl, z, rows);
@@ -742,20 +784,19 @@ static void run_chunk(const struct plan *pl, const double *x, size_t r0,
 		gate_weights(pl, 0);
 		finish_row(pl, row, r0 + r, out);
 	}
+	return 0;
 }
 
 int moe_forward(const struct moe_model *model, const double *x, size_t n,
                 struct moe_scratch *scratch, const struct moe_output *out,
                 struct moe_error *err)
 {
+	size_t d = model->n_features;
 	struct plan pl;
 	int r;
 
 	if (n == 0)
 		return 0;
-	r = check_input(x, n, model->n_features, err);
-	if (r < 0)
-		return r;
 
 	r = plan_call(&pl, model, n, scratch);
 	if (r == -E2BIG)
@@ -764,10 +805,20 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
 	if (r < 0)
 		return moe_fail(err, r, "out of memory");
 
+	/* The input is checked here when no conversion pass will do it, or
+	 * when it goes in several chunks (so that nothing is written). */
+	if ((model->dtype == MOE_DTYPE_F64 && model->params.mean == NULL) ||
+	    n > pl.rows) {
+		r = check_input(x, n, d, err);
+		if (r < 0)
+			return r;
+	}
+
 	for (size_t r0 = 0; r0 < n; r0 += pl.rows) {
 		size_t rows = n - r0 < pl.rows ? n - r0 : pl.rows;
 
-		run_chunk(&pl, x, r0, rows, out);
+		if (run_chunk(&pl, x, r0, rows, out) < 0)
+			return report_input(x, n, d, err);
 	}
 	return 0;
 }
