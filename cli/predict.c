@@ -26,7 +26,8 @@ static const char usage[] =
     "\n"
     "  --gates       write top_expert,activation_0..,weight_0.. instead\n"
     "  --label NAME  the label column, skipped (default: the last column\n"
-    "                when the file has d + 1 columns)\n";
+    "                when the file has d + 1 columns); not needed when\n"
+    "                the model names its features\n";
 
 struct request {
 	const char *model_path;
