@@ -71,8 +71,17 @@ static enum MHD_Result queue(struct srv_context *ctx,
 	enum MHD_Result ok;
 	char num[32];
 
-	r = MHD_create_response_from_buffer(resp->len, resp->body,
-	                                    MHD_RESPMEM_MUST_COPY);
+	/* a success body goes to MHD as is; an error body is kept for the log
+	 */
+	if (resp->status < 400) {
+		r = MHD_create_response_from_buffer(resp->len, resp->body,
+		                                    MHD_RESPMEM_MUST_FREE);
+		if (r)
+			resp->body = NULL;
+	} else {
+		r = MHD_create_response_from_buffer(resp->len, resp->body,
+		                                    MHD_RESPMEM_MUST_COPY);
+	}
 	if (!r)
 		return MHD_NO;
 	if (resp->content_type)

@@ -112,17 +112,24 @@ int daemon_log_has(struct daemon *d, const char *text)
 	return found;
 }
 
-/* The port from "listening on http://127.0.0.1:PORT", or 0. */
+/* The host and port from "listening on http://HOST:PORT with", or 0. */
 static int logged_port(struct daemon *d)
 {
-	char *log = read_text(d->log), *p;
+	char *log = read_text(d->log), *p, *end;
 	int port = 0;
 
 	if (!log)
 		return 0;
 	p = strstr(log, "listening on http");
-	if (p && (p = strstr(p, "127.0.0.1:")))
-		port = atoi(p + strlen("127.0.0.1:"));
+	if (p && (p = strstr(p, "://")) && (end = strstr(p, " with"))) {
+		char *colon = end;
+
+		while (colon > p && *colon != ':')
+			colon--;
+		port = atoi(colon + 1);
+		snprintf(d->host, sizeof(d->host), "%.*s", (int)(colon - p - 3),
+		         p + 3);
+	}
 	free(log);
 	return port;
 }
@@ -135,8 +142,10 @@ static void exec_daemon(struct daemon *d, const char *const *args,
 	int fd;
 
 	argv[n++] = getenv("SIGMOED");
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
+	if (!args || !args[0] || strcmp(args[0], "--listen") != 0) {
+		argv[n++] = "--listen";
+		argv[n++] = "127.0.0.1:0";
+	}
 	argv[n++] = "--models";
 	argv[n++] = d->models;
 	while (args && *args && n < 62)
@@ -277,8 +286,8 @@ void http(struct daemon *d, const char *method, const char *path,
 
 	ck_assert_ptr_nonnull(c);
 	memset(r, 0, sizeof(*r));
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s",
-	         d->tls ? "https" : "http", d->port, path);
+	snprintf(url, sizeof(url), "%s://%s:%d%s", d->tls ? "https" : "http",
+	         d->host, d->port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)

@@ -20,6 +20,7 @@ struct daemon {
 	pid_t pid;
 	int port;
 	int tls;
+	char host[64];    /* as in a URL: 127.0.0.1 or [::1] */
 	char dir[256];    /* temporary directory: models/, files */
 	char models[300]; /* dir/models */
 	char log[300];    /* dir/stderr.log */
@@ -52,10 +53,11 @@ const char *daemon_write_file(struct daemon *d, const char *rel,
                               const char *content);
 
 /*
- * daemon_start - run sigmoed with --listen 127.0.0.1:0 --models
- * d->models, then args (NULL-terminated, may be NULL), and env entries
- * "K=V" added to the environment (NULL-terminated, may be NULL).  Waits
- * until it listens; fails the test when it does not within 10 s.
+ * daemon_start - run sigmoed with --listen 127.0.0.1:0 (unless args
+ * start with --listen) --models d->models, then args (NULL-terminated, may be
+ * NULL), and env entries "K=V" added to the environment (NULL-terminated, may
+ * be NULL).  Waits until it listens; fails the test when it does not within 10
+ * s.
  */
 void daemon_start(struct daemon *d, const char *const *args,
                   const char *const *env);

@@ -254,6 +254,138 @@ START_TEST(json_log_lines)
 }
 END_TEST
 
+static int have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sa;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+START_TEST(ipv6_listen)
+{
+	static const char *const args[] = {"--listen", "[::1]:0", NULL};
+	struct daemon d;
+
+	if (!have_ipv6_loopback())
+		return;
+	daemon_prepare(&d);
+	daemon_add_model(&d, "models/iris.json");
+	daemon_start(&d, args, NULL);
+	ck_assert_str_eq(d.host, "[::1]");
+	ck_assert_int_eq(status_of(&d, "POST", "/predict", NULL, iris_rows),
+	                 200);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	daemon_cleanup(&d);
+}
+END_TEST
+
+/* Read until the peer closes; returns 1 if it did within ms. */
+static int closed_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[512];
+
+	while (poll(&p, 1, ms) > 0) {
+		if (recv(fd, buf, sizeof(buf), 0) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int connect_port(int port);
+
+/*
+ * connection_timeout closes idle connections; max_connections holds a
+ * connection over the limit back (in the listen backlog) until a slot
+ * frees up.
+ */
+START_TEST(connection_limits)
+{
+	static const char *const args[] = {"--connection-timeout",
+	                                   "1",
+	                                   "--max-connections",
+	                                   "2",
+	                                   "--threads",
+	                                   "1",
+	                                   NULL};
+	static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct pollfd p;
+	struct daemon d;
+	char buf[256];
+	int a, b, c;
+
+	daemon_prepare(&d);
+	daemon_add_model(&d, "models/iris.json");
+	daemon_start(&d, args, NULL);
+	a = connect_port(d.port);
+	b = connect_port(d.port);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_ge(b, 0);
+	sleep_ms(100);
+	c = connect_port(d.port);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(send(c, get, strlen(get), MSG_NOSIGNAL),
+	                 (ssize_t)strlen(get));
+	p.fd = c;
+	p.events = POLLIN;
+	ck_assert_int_eq(poll(&p, 1, 500), 0);
+
+	/* the idle two are closed after about a second, then c is served */
+	ck_assert(closed_within(a, 3000));
+	ck_assert(closed_within(b, 3000));
+	ck_assert_int_eq(poll(&p, 1, 3000), 1);
+	ck_assert_int_gt(recv(c, buf, sizeof(buf) - 1, 0), 12);
+	ck_assert_int_eq(strncmp(buf, "HTTP/1.1 200", 12), 0);
+	close(a);
+	close(b);
+	close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	daemon_cleanup(&d);
+}
+END_TEST
+
+/* Clients that stall mid-request do not hold up the others. */
+START_TEST(stalled_clients_do_not_block)
+{
+	static const char *const args[] = {"--threads", "1", NULL};
+	static const char part[] = "POST /predict HTTP/1.1\r\nHost: x\r\n"
+	                           "Content-Length: 50\r\n\r\n{\"inst";
+	struct daemon d;
+	struct timespec t0, t1;
+	int fds[8], i;
+
+	daemon_prepare(&d);
+	daemon_add_model(&d, "models/iris.json");
+	daemon_start(&d, args, NULL);
+	for (i = 0; i < 8; i++) {
+		fds[i] = connect_port(d.port);
+		ck_assert_int_ge(fds[i], 0);
+		if (i % 2)
+			ck_assert_int_eq(
+			    send(fds[i], part, strlen(part), MSG_NOSIGNAL),
+			    (ssize_t)strlen(part));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(
+		    status_of(&d, "POST", "/predict", NULL, iris_rows), 200);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	daemon_cleanup(&d);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -266,6 +398,9 @@ Suite *suite_config(void)
 	tcase_add_test(tc, precedence_on_the_running_daemon);
 	tcase_add_test(tc, default_model_setting);
 	tcase_add_test(tc, json_log_lines);
+	tcase_add_test(tc, ipv6_listen);
+	tcase_add_test(tc, connection_limits);
+	tcase_add_test(tc, stalled_clients_do_not_block);
 	suite_add_tcase(s, tc);
 	return s;
 }
