@@ -51,7 +51,7 @@
  */
 #define DEEP_SCORE (-40.0)
 
-/* Above this k, the top-k set is found by sorting instead of insertion. */
+/* Above this k, the top-k set is found with a heap instead of insertion. */
 #define TOPK_INSERTION_MAX 32
 
 struct moe_scratch {
@@ -154,13 +154,20 @@ static size_t lay_row_buffers(struct plan *pl, unsigned char *base, size_t at)
 	return at;
 }
 
+/* Whether the products read a converted copy of x rather than x. */
+static int needs_copy(const struct plan *pl)
+{
+	return pl->model->dtype == MOE_DTYPE_F32 ||
+	       pl->model->params.mean != NULL;
+}
+
 /* Lays out a plan for rows rows at base; returns the bytes it takes. */
 static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 {
 	size_t at = 0;
 
 	pl->rows = rows;
-	pl->z = carve(base, &at, rows * pl->d * pl->dsize);
+	pl->z = carve(base, &at, needs_copy(pl) ? rows * pl->d * pl->dsize : 0);
 	pl->sc = carve(base, &at, rows * pl->e * pl->dsize);
 	pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
 	pl->zn = carve(base, &at, rows * sizeof(double));
@@ -390,7 +397,8 @@ static int row_scores(const struct plan *pl, const void *z, size_t r)
 {
 	const struct moe_gate *g = &pl->model->gate;
 	const double *b = pl->dv->gate_bias, *wn = pl->dv->gate_norm2;
-	double tau = g->temperature, zn = pl->zn[r];
+	double tau = g->temperature;
+	double zn = g->score == MOE_SCORE_EUCLIDEAN ? pl->zn[r] : 0;
 	double frac = pl->model->dtype == MOE_DTYPE_F64 ? EUCLID_RECOMPUTE_F64
 	                                                : EUCLID_RECOMPUTE_F32;
 	size_t e = pl->e;
@@ -473,13 +481,65 @@ static int greater(const struct key_order *o, size_t i, size_t j)
 	return o->keys[i] > o->keys[j] || (o->keys[i] == o->keys[j] && i < j);
 }
 
-static int cmp_desc(const void *a, const void *b, void *ctx)
+/*
+ * Restores the heap idx[0..n) from position at down: each parent ranks
+ * below its children, so idx[0] is the weakest of the kept experts.
+ */
+static void sift_down(const struct key_order *o, size_t *idx, size_t n,
+                      size_t at)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	for (;;) {
+		size_t weakest = at, l = 2 * at + 1, r = l + 1, tmp;
 
-	if (i == j)
-		return 0;
-	return greater(ctx, i, j) ? -1 : 1;
+		if (l < n && greater(o, idx[weakest], idx[l]))
+			weakest = l;
+		if (r < n && greater(o, idx[weakest], idx[r]))
+			weakest = r;
+		if (weakest == at)
+			return;
+		tmp = idx[at];
+		idx[at] = idx[weakest];
+		idx[weakest] = tmp;
+		at = weakest;
+	}
+}
+
+/* The k strongest of e experts into idx[0..k), in O(e log k). */
+static void top_k_heap(const struct key_order *o, size_t *idx, size_t e,
+                       size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		idx[i] = i;
+	for (size_t i = k / 2; i-- > 0;)
+		sift_down(o, idx, k, i);
+	for (size_t i = k; i < e; i++) {
+		if (!greater(o, i, idx[0]))
+			continue;
+		idx[0] = i;
+		sift_down(o, idx, k, 0);
+	}
+}
+
+/* The k strongest of e experts into idx[0..k), by insertion: O(e k). */
+static void top_k_insertion(const struct key_order *o, size_t *idx, size_t e,
+                            size_t k)
+{
+	size_t count = 0;
+
+	/* idx[0..count) stays sorted; a later index only passes an earlier
+	 * one on a strictly larger key. */
+	for (size_t i = 0; i < e; i++) {
+		size_t at;
+
+		if (count == k && !greater(o, i, idx[k - 1]))
+			continue;
+		at = count < k ? count++ : k - 1;
+		while (at > 0 && greater(o, i, idx[at - 1])) {
+			idx[at] = idx[at - 1];
+			at--;
+		}
+		idx[at] = i;
+	}
 }
 
 /*
@@ -488,38 +548,20 @@ static int cmp_desc(const void *a, const void *b, void *ctx)
  */
 static void select_active(const struct plan *pl, const struct key_order *o)
 {
-	size_t e = pl->e, k = pl->model->gate.top_k, count = 0;
-	size_t *idx = pl->idx;
+	size_t e = pl->e, k = pl->model->gate.top_k;
 
 	if (k == 0 || k >= e) {
 		memset(pl->active, 1, e);
 		return;
 	}
+
+	if (k > TOPK_INSERTION_MAX)
+		top_k_heap(o, pl->idx, e, k);
+	else
+		top_k_insertion(o, pl->idx, e, k);
 	memset(pl->active, 0, e);
-
-	if (k > TOPK_INSERTION_MAX) {
-		for (size_t i = 0; i < e; i++)
-			idx[i] = i;
-		qsort_r(idx, e, sizeof(*idx), cmp_desc, (void *)o);
-		count = k;
-	} else {
-		/* idx[0..count) stays sorted; a later index only passes an
-		 * earlier one on a strictly larger key. */
-		for (size_t i = 0; i < e; i++) {
-			size_t at;
-
-			if (count == k && !greater(o, i, idx[k - 1]))
-				continue;
-			at = count < k ? count++ : k - 1;
-			while (at > 0 && greater(o, i, idx[at - 1])) {
-				idx[at] = idx[at - 1];
-				at--;
-			}
-			idx[at] = i;
-		}
-	}
-	for (size_t i = 0; i < count; i++)
-		pl->active[idx[i]] = 1;
+	for (size_t i = 0; i < k; i++)
+		pl->active[pl->idx[i]] = 1;
 }
 
 /*

@@ -173,6 +173,12 @@ START_TEST(test_reference_extreme_f32)
 }
 END_TEST
 
+START_TEST(test_reference_many_experts)
+{
+	run_reference_file("many_experts.json");
+}
+END_TEST
+
 /*
  * A model worked out on paper: d = 1, E = 2, K = 2, x = ln 3.
  * Gate slopes (1, -1), biases 0, tau 1: s = (ln 3, -ln 3), so
@@ -438,6 +444,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(ref, test_reference_variants_f32);
 	tcase_add_test(ref, test_reference_extreme_f64);
 	tcase_add_test(ref, test_reference_extreme_f32);
+	tcase_add_test(ref, test_reference_many_experts);
 	tcase_add_test(ref, test_hand_computed);
 	suite_add_tcase(s, ref);
 

@@ -305,6 +305,27 @@ def tie_cases(dtype):
     return cases
 
 
+def many_experts_cases(dtype, seed):
+    """top_k over many experts (the heap path), with tied gate rows."""
+    rng = np.random.default_rng(seed)
+    d, E, K, n = 2, 70, 3, 5
+    W = rng.normal(0, 1, (E, d))
+    W[40:50] = W[30:40]          # ties between pairs of experts
+    b = np.zeros(E)
+    A = rng.normal(0, 1, (E, K, d))
+    B = rng.normal(0, 1, (E, K))
+    x = rng.normal(0, 2, (n, d))
+    cases = []
+    for kind in ["sigmoid", "softmax"]:
+        for score in ["inner", "euclidean"]:
+            for top_k in [3, 35, 41]:
+                cases.append(make_case(
+                    "%s many experts %s %s top_k=%d" % (dtype, kind, score,
+                                                       top_k),
+                    dtype, kind, score, 0.5, top_k, W, b, A, B, x))
+    return cases
+
+
 def write(name, cases, prec):
     for case in cases:
         run_case(case, prec)
@@ -324,6 +345,8 @@ def main():
           4400)
     write("extreme_f32.json", extreme_cases("F32") + tie_cases("F32"),
           4400)
+    write("many_experts.json", many_experts_cases("F64", 3) +
+          many_experts_cases("F32", 4), 160)
 
 
 if __name__ == "__main__":
