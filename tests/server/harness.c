@@ -206,6 +206,11 @@ void daemon_cleanup(struct daemon *d)
 
 	if (d->pid > 0)
 		daemon_stop(d);
+	/* a sanitizer report in the daemon fails the test that ran it */
+	ck_assert_msg(!daemon_log_has(d, "runtime error:"),
+	              "UBSan report in %s", d->log);
+	ck_assert_msg(!daemon_log_has(d, "Sanitizer"), "ASan report in %s",
+	              d->log);
 	if (d->dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
 		ck_assert_int_eq(system(cmd), 0);
