@@ -66,27 +66,66 @@ static void line_puts(struct line *l, const char *s)
 	line_add(l, s, strlen(s));
 }
 
-/* Append s escaped for a JSON string (json 1) or a text line (json 0). */
+/*
+ * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
+ * there are not one (overlong forms and surrogates included).
+ */
+static size_t utf8_length(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * Append s escaped for a JSON string (json 1) or a text line (json 0):
+ * control characters become escapes, and in JSON a byte that is not
+ * valid UTF-8 becomes U+FFFD, so that every line parses.
+ */
 static void line_escaped(struct line *l, const char *s, int json)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	char esc[8];
 
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*p) {
+		size_t n = utf8_length(p);
 
-		if (json && (c == '"' || c == '\\')) {
+		if (json && (*p == '"' || *p == '\\')) {
 			esc[0] = '\\';
-			esc[1] = (char)c;
+			esc[1] = (char)*p;
 			line_add(l, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			if (json)
-				snprintf(esc, sizeof(esc), "\\u%04x", c);
-			else
-				snprintf(esc, sizeof(esc), "\\x%02x", c);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof(esc), json ? "\\u%04x" : "\\x%02x",
+			         *p);
 			line_puts(l, esc);
+		} else if (json && n == 0) {
+			line_puts(l, "\\ufffd");
 		} else {
-			line_add(l, (const char *)&c, 1);
+			n = n ? n : 1;
+			line_add(l, (const char *)p, n);
+			p += n;
+			continue;
 		}
+		p++;
 	}
 }
 

@@ -232,7 +232,8 @@ START_TEST(json_log_lines)
 	daemon_start(&d, args, NULL);
 	ck_assert_int_eq(status_of(&d, "POST", "/predict", NULL, iris_rows),
 	                 200);
-	ck_assert_int_eq(status_of(&d, "GET", "/nope%22%5C", NULL, NULL), 404);
+	ck_assert_int_eq(status_of(&d, "GET", "/nope%22%5C%FF%0A", NULL, NULL),
+	                 404);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	log = read_text(d.log);
 	ck_assert_ptr_nonnull(log);
@@ -248,6 +249,10 @@ START_TEST(json_log_lines)
 		lines++;
 	}
 	ck_assert_int_gt(lines, 5);
+	free(log);
+	/* the path's quote, backslash, bad byte and newline, escaped */
+	log = read_text(d.log);
+	ck_assert_msg(strstr(log, "/nope\\\"\\\\\\ufffd\\u000a"), "%s", log);
 	free(log);
 	ck_assert(1);
 	daemon_cleanup(&d);
