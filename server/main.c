@@ -147,7 +147,7 @@ static void wait_for_signals(struct srv_context *ctx, int fd)
 	while ((signo = next_signal(fd)) >= 0) {
 		if (signo != SIGHUP) {
 			srv_info("%s received: shutting down",
-			         strsignal(signo));
+			         signo == SIGINT ? "SIGINT" : "SIGTERM");
 			return;
 		}
 		rc = srv_store_rescan(ctx->store);

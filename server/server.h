@@ -95,7 +95,7 @@ struct srv_context {
 
 /*
  * srv_route_resolve - match method and path against the route table.
- * Returns 0 and fills *route (endpoint SRV_EP_UNKNOWN for no match;
+ * Fills *route (endpoint SRV_EP_UNKNOWN for no match;
  * method_ok 0 for a known path with another method).  Pure.
  */
 void srv_route_resolve(const char *method, const char *path,
