@@ -271,12 +271,12 @@ static void version_free(struct version *v)
 	pthread_mutex_unlock(&store->free_lock);
 }
 
+/* acq_rel rather than release and a fence on the last drop: the same
+ * cost on x86 and arm64, and ThreadSanitizer understands it. */
 static void version_unref(struct version *v)
 {
-	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_release) != 1)
-		return;
-	atomic_thread_fence(memory_order_acquire);
-	version_free(v);
+	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+		version_free(v);
 }
 
 /* A new version of slot owning model; NULL when out of memory. */
@@ -576,7 +576,8 @@ int srv_store_status(struct srv_store *store, struct srv_model_status **out)
 		if (status_fill(store, slot, &st[count++]) < 0)
 			goto fail_free;
 	}
-	qsort(st, count, sizeof(*st), status_cmp);
+	if (count > 1)
+		qsort(st, count, sizeof(*st), status_cmp);
 	*out = st;
 	return (int)count;
 
@@ -831,7 +832,8 @@ static int dir_read(struct srv_store *store, struct dir_list *list)
 		memset(list, 0, sizeof(*list));
 		return rc;
 	}
-	qsort(list->v, list->count, sizeof(*list->v), entry_cmp);
+	if (list->count > 1)
+		qsort(list->v, list->count, sizeof(*list->v), entry_cmp);
 	return 0;
 }
 
