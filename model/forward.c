@@ -267,83 +267,78 @@ static double param(const struct plan *pl, const void *data, size_t i)
 }
 
 /*
- * Standardizes (F64 with mean and scale) or converts (F32) rows of x into
- * pl->z, checking that every value is finite on the way (one pass over
- * the input instead of two).  Sets *z to the matrix the products read
- * and returns 0, or -1 when a value is not finite.
+ * One row's pass over the input, in double: checks that every value is
+ * finite (into *bad), standardizes when mean is set, stores the values
+ * in zd or zf when set, and returns ||z||^2 when want_norm (else 0).
+ * The single pass matters: for a large batch the input comes from
+ * memory, and reading it twice costs as much as the work.
+ */
+static double pass_row(const double *x, size_t d, const void *mean,
+                       const void *scale, int f32, double *zd, float *zf,
+                       int want_norm, uint64_t *bad)
+{
+	double acc0 = 0, acc1 = 0;
+	uint64_t b, flags = 0;
+
+	for (size_t j = 0; j < d; j++) {
+		double v = x[j];
+
+		memcpy(&b, &v, sizeof(b));
+		flags |= bits_not_finite(b);
+		if (mean != NULL && f32)
+			v = (v - ((const float *)mean)[j]) /
+			    ((const float *)scale)[j];
+		else if (mean != NULL)
+			v = (v - ((const double *)mean)[j]) /
+			    ((const double *)scale)[j];
+		if (zf != NULL) {
+			zf[j] = (float)v;
+			v = zf[j];
+		} else if (zd != NULL) {
+			zd[j] = v;
+		}
+		if (!want_norm)
+			continue;
+		if (j & 1)
+			acc1 += v * v;
+		else
+			acc0 += v * v;
+	}
+	*bad |= flags;
+	return acc0 + acc1;
+}
+
+/*
+ * The pass over rows of x: checked, and standardized (F64 with mean and
+ * scale) or converted (F32) into pl->z, with ||z||^2 of each row into
+ * pl->zn for the euclidean score.  Sets *z to the matrix the products
+ * read and returns 0, or -1 when a value is not finite.
  */
 static int prepare_rows(const struct plan *pl, const double *x, size_t rows,
                         const void **z)
 {
 	const struct moe_params *p = &pl->model->params;
-	size_t d = pl->d, len = rows * d;
-	uint64_t bad = 0, b;
+	int f32 = pl->model->dtype == MOE_DTYPE_F32;
+	int want_norm = pl->model->gate.score == MOE_SCORE_EUCLIDEAN;
+	size_t d = pl->d;
+	uint64_t bad = 0;
 
-	if (pl->model->dtype == MOE_DTYPE_F64) {
-		const double *mean = p->mean, *scale = p->scale;
-		double *zd = pl->z;
-
-		*z = x;
-		if (mean == NULL)
-			return 0; /* moe_forward checked x */
-		for (size_t r = 0; r < rows; r++) {
-			for (size_t j = 0; j < d; j++) {
-				double v = x[r * d + j];
-
-				memcpy(&b, &v, sizeof(b));
-				bad |= bits_not_finite(b);
-				zd[r * d + j] = (v - mean[j]) / scale[j];
-			}
-		}
-		*z = zd;
-		return bad ? -1 : 0;
-	}
-
-	float *zf = pl->z;
-	const float *meanf = p->mean, *scalef = p->scale;
-
-	*z = zf;
-	if (meanf == NULL) {
-		for (size_t i = 0; i < len; i++) {
-			memcpy(&b, &x[i], sizeof(b));
-			bad |= bits_not_finite(b);
-			zf[i] = (float)x[i];
-		}
-		return bad ? -1 : 0;
-	}
+	*z = needs_copy(pl) ? pl->z : x;
 	for (size_t r = 0; r < rows; r++) {
-		for (size_t j = 0; j < d; j++) {
-			double v = x[r * d + j];
+		double *zd = NULL;
+		float *zf = NULL;
+		double norm;
 
-			memcpy(&b, &v, sizeof(b));
-			bad |= bits_not_finite(b);
-			zf[r * d + j] = (float)((v - meanf[j]) / scalef[j]);
-		}
+		if (f32)
+			zf = (float *)pl->z + r * d;
+		else if (p->mean != NULL)
+			zd = (double *)pl->z + r * d;
+		norm = pass_row(x + r * d, d, p->mean, p->scale, f32, zd, zf,
+		                want_norm, &bad);
+		if (want_norm)
+			pl->zn[r] = norm;
 	}
 	return bad ? -1 : 0;
-}
-
-/* ||z||^2 for each row, in double. */
-static void row_norms(const struct plan *pl, const void *z, size_t rows)
-{
-	size_t d = pl->d;
-
-	for (size_t r = 0; r < rows; r++) {
-		double acc = 0;
-
-		if (pl->model->dtype == MOE_DTYPE_F64) {
-			const double *zr = (const double *)z + r * d;
-
-			for (size_t j = 0; j < d; j++)
-				acc += zr[j] * zr[j];
-		} else {
-			const float *zr = (const float *)z + r * d;
-
-			for (size_t j = 0; j < d; j++)
-				acc += (double)zr[j] * zr[j];
-		}
-		pl->zn[r] = acc;
-	}
 }
 
 /* out[rows][m] = z[rows][d] times a[m][d] transposed, in the dtype. */
@@ -809,8 +804,6 @@ static int run_chunk(const struct plan *pl, const double *x, size_t r0,
 	if (prepare_rows(pl, x + r0 * pl->d, rows, &z) < 0)
 		return -1;
 
-	if (pl->model->gate.score == MOE_SCORE_EUCLIDEAN)
-		row_norms(pl, z, rows);
 	product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
 	product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
 
@@ -847,10 +840,9 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
 	if (r < 0)
 		return moe_fail(err, r, "out of memory");
 
-	/* The input is checked here when no conversion pass will do it, or
-	 * when it goes in several chunks (so that nothing is written). */
-	if ((model->dtype == MOE_DTYPE_F64 && model->params.mean == NULL) ||
-	    n > pl.rows) {
+	/* Each chunk's pass checks its rows; with several chunks the whole
+	 * input is checked first, so that an error writes nothing. */
+	if (n > pl.rows) {
 		r = check_input(x, n, d, err);
 		if (r < 0)
 			return r;
