@@ -56,4 +56,62 @@ enum api_json_verdict {
 enum api_json_verdict api_json_check(const char *body, size_t len,
                                      unsigned max_depth, size_t *pos);
 
+/*
+ * A cursor over a body that api_json_check accepted (reader.c).  Every
+ * function expects the value it reads to be at pos (after blanks) and
+ * leaves pos after it.
+ */
+struct api_jr {
+	const char *s;
+	size_t len;
+	size_t pos;
+};
+
+enum api_jr_kind {
+	API_JR_NULL = 0,
+	API_JR_BOOL,
+	API_JR_NUMBER,
+	API_JR_STRING,
+	API_JR_ARRAY,
+	API_JR_OBJECT,
+	API_JR_END, /* no more input */
+};
+
+/* The kind of the value at pos (blanks skipped). */
+enum api_jr_kind api_jr_peek(struct api_jr *r);
+
+/* "null", "a boolean", "a number", "a string", "an array", "an object". */
+const char *api_jr_kind_name(enum api_jr_kind kind);
+
+/* Skip the value at pos, whatever it is. */
+void api_jr_skip(struct api_jr *r);
+
+/* Step into the array or object at pos. */
+void api_jr_enter(struct api_jr *r);
+
+/*
+ * Before each element of the container entered: 1 when there is one
+ * (its ',' consumed), 0 at the end (the closing bracket consumed).
+ * *first starts at 1.
+ */
+int api_jr_next(struct api_jr *r, int *first);
+
+/* The number of elements or members of the container at pos; r stays. */
+size_t api_jr_count(const struct api_jr *r);
+
+/* The boolean at pos. */
+int api_jr_bool(struct api_jr *r);
+
+/* The number at pos, by strtod: overflow gives an infinity. */
+void api_jr_number(struct api_jr *r, double *out);
+
+/*
+ * The string at pos, unescaped to UTF-8 into buf (NUL-terminated,
+ * truncated to cap - 1 bytes).  Returns its whole length.
+ */
+size_t api_jr_string(struct api_jr *r, char *buf, size_t cap);
+
+/* A member's key (as api_jr_string), and its ':'; pos at the value. */
+size_t api_jr_key(struct api_jr *r, char *buf, size_t cap);
+
 #endif

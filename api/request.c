@@ -2,12 +2,14 @@
 /*
  * request.c - checking a request body against a model (SPEC 4.1, 4.2).
  *
- * A body goes through three gates: a strict JSON check (strict.c) that
+ * A body goes through two gates: a strict JSON check (strict.c) that
  * refuses malformed JSON with the line and column of the first bad byte
- * and nesting deeper than SRV_MAX_REQUEST_JSON_DEPTH (so cJSON never
- * recurses far), the cJSON parser, and a walk of the tree that checks
- * each key and value in document order and stops at the first problem,
- * which it names by its place in the body.
+ * and nesting deeper than SRV_MAX_REQUEST_JSON_DEPTH, then a walk of the
+ * checked text with a cursor (reader.c) that checks each key and value
+ * in document order, stops at the first problem and names it by its
+ * place in the body.  Numbers go straight from the text into the input
+ * matrix: no tree is built, so a request costs its matrix and little
+ * more.
  *
  * The input matrix is allocated before the rows are checked only when
  * its size is plausible for the body: a valid body spends at least one
@@ -22,12 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "api.h"
 #include "internal.h"
 
 #define ECHO ((int)API_MAX_ECHO_BYTES)
+
+/* Room for a key: longer ones match no name of a model. */
+#define KEY_BYTES (MOE_MAX_NAME_BYTES + 1)
 
 static int api_fail(struct api_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -49,20 +52,10 @@ static int no_memory(struct api_error *err)
 	return api_fail(err, -ENOMEM, "out of memory");
 }
 
-/* "a string", "an object": what a JSON value is, for messages. */
-static const char *json_kind(const cJSON *v)
+/* What the value at r is, for messages: "a string", "null"... */
+static const char *kind_at(struct api_jr *r)
 {
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsArray(v))
-		return "an array";
-	return "an object";
+	return api_jr_kind_name(api_jr_peek(r));
 }
 
 /*
@@ -109,17 +102,16 @@ static int json_error(const char *body, size_t len, size_t pos,
 }
 
 /*
- * Check the body, then parse it into *root.  The strict checker names
- * the first bad byte, so cJSON only fails when out of memory.
+ * Check the body and point *root at its value, which must be an object.
  */
-static int parse_json(const char *body, size_t len, cJSON **root,
+static int check_json(const char *body, size_t len, struct api_jr *root,
                       struct api_error *err)
 {
 	enum api_json_verdict verdict;
 	size_t pos;
 
-	for (pos = 0;
-	     pos < len && strchr(" \t\r\n", body[pos]) && body[pos] != '\0';
+	for (pos = 0; pos < len && (body[pos] == ' ' || body[pos] == '\t' ||
+	                            body[pos] == '\n' || body[pos] == '\r');
 	     pos++)
 		;
 	if (pos == len)
@@ -133,8 +125,50 @@ static int parse_json(const char *body, size_t len, cJSON **root,
 	if (verdict != API_JSON_OK)
 		return json_error(body, len, pos, verdict, err);
 
-	*root = cJSON_ParseWithLength(body, len);
-	return *root ? 0 : no_memory(err);
+	*root = (struct api_jr){body, len, 0};
+	if (api_jr_peek(root) != API_JR_OBJECT)
+		return api_fail(err, -EINVAL,
+		                "body: expected an object, got %s",
+		                kind_at(root));
+	return 0;
+}
+
+/* A key an object may have, and where its value is once found. */
+struct member {
+	const char *key;
+	int found;
+	struct api_jr at;
+};
+
+/*
+ * Walk the members of the object at r: each key must be one of m[0..n)
+ * and appear once, else "<where>unknown key 'k'" or "<where>duplicate
+ * key 'k'".  Records where each value starts.
+ */
+static int scan_members(struct api_jr *r, struct member *m, size_t n,
+                        const char *where, struct api_error *err)
+{
+	char key[KEY_BYTES];
+	size_t klen, i;
+	int first = 1;
+
+	api_jr_enter(r);
+	while (api_jr_next(r, &first)) {
+		klen = api_jr_key(r, key, sizeof(key));
+		for (i = 0; i < n; i++)
+			if (klen < sizeof(key) && !strcmp(key, m[i].key))
+				break;
+		if (i == n)
+			return api_fail(err, -EINVAL, "%sunknown key '%.*s'",
+			                where, ECHO, key);
+		if (m[i].found)
+			return api_fail(err, -EINVAL, "%sduplicate key '%s'",
+			                where, key);
+		m[i].found = 1;
+		m[i].at = *r;
+		api_jr_skip(r);
+	}
+	return 0;
 }
 
 /*
@@ -193,16 +227,24 @@ static long find_feature(const struct row_ctx *c, const char *name)
 	return -1;
 }
 
-/* A number of a row: finite, written to *out when out is not NULL. */
-static int row_number(const cJSON *v, double *out, struct row_ctx *c,
+/*
+ * The number at r, finite, into *out when out is not NULL.  The place
+ * is "instances[row][col]", or "instances[row].name" when name is set.
+ */
+static int row_number(struct api_jr *r, double *out, struct row_ctx *c,
                       size_t row, size_t col, const char *name)
 {
+	enum api_jr_kind kind = api_jr_peek(r);
 	char place[96 + API_MAX_ECHO_BYTES];
+	double v = 0;
 
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
-		if (out)
-			*out = v->valuedouble;
-		return 0;
+	if (kind == API_JR_NUMBER) {
+		api_jr_number(r, &v);
+		if (isfinite(v)) {
+			if (out)
+				*out = v;
+			return 0;
+		}
 	}
 
 	if (name)
@@ -210,68 +252,68 @@ static int row_number(const cJSON *v, double *out, struct row_ctx *c,
 		         name);
 	else
 		snprintf(place, sizeof(place), "instances[%zu][%zu]", row, col);
-	if (!cJSON_IsNumber(v))
+	if (kind != API_JR_NUMBER)
 		return api_fail(c->err, -EINVAL,
 		                "%s: expected a number, got %s", place,
-		                json_kind(v));
+		                api_jr_kind_name(kind));
 	return api_fail(c->err, -EINVAL, "%s: number out of range", place);
 }
 
-static int array_row(const cJSON *row, size_t i, struct row_ctx *c)
+static int array_row(struct api_jr *r, size_t i, struct row_ctx *c)
 {
 	size_t d = c->model->n_features, j = 0, got;
 	double *xi = c->x ? c->x + i * d : NULL;
-	const cJSON *v;
-	int r;
+	int first = 1, rc;
 
-	got = (size_t)cJSON_GetArraySize(row);
+	got = api_jr_count(r);
 	if (got != d)
 		return api_fail(c->err, -EINVAL,
 		                "instances[%zu]: expected %zu value%s, got %zu",
 		                i, d, d == 1 ? "" : "s", got);
-	cJSON_ArrayForEach(v, row)
-	{
-		r = row_number(v, xi ? xi + j : NULL, c, i, j, NULL);
-		if (r)
-			return r;
+	api_jr_enter(r);
+	while (api_jr_next(r, &first)) {
+		rc = row_number(r, xi ? xi + j : NULL, c, i, j, NULL);
+		if (rc)
+			return rc;
 		j++;
 	}
 	return 0;
 }
 
-static int object_row(const cJSON *row, size_t i, struct row_ctx *c)
+static int object_row(struct api_jr *r, size_t i, struct row_ctx *c)
 {
-	size_t d = c->model->n_features, j, count = 0;
+	size_t d = c->model->n_features, j, count = 0, klen;
 	double *xi = c->x ? c->x + i * d : NULL;
-	const cJSON *v;
+	char key[KEY_BYTES];
+	int first = 1, rc;
 	long f;
-	int r;
 
 	if (!c->model->features)
 		return api_fail(
 		    c->err, -EINVAL,
 		    "instances[%zu]: the model has no feature names; send each row as an array of %zu numbers",
 		    i, d);
-	if (!c->order && (r = build_index(c)))
-		return r;
+	if (!c->order && (rc = build_index(c)))
+		return rc;
 
-	cJSON_ArrayForEach(v, row)
-	{
-		f = find_feature(c, v->string);
+	api_jr_enter(r);
+	while (api_jr_next(r, &first)) {
+		klen = api_jr_key(r, key, sizeof(key));
+		f = klen < sizeof(key) ? find_feature(c, key) : -1;
 		if (f < 0)
 			return api_fail(
 			    c->err, -EINVAL,
 			    "instances[%zu]: unknown feature '%.*s'", i, ECHO,
-			    v->string);
+			    key);
 		if (c->seen[f] == i + 1)
 			return api_fail(
 			    c->err, -EINVAL,
 			    "instances[%zu]: duplicate feature '%.*s'", i, ECHO,
-			    v->string);
+			    key);
 		c->seen[f] = i + 1;
-		r = row_number(v, xi ? xi + f : NULL, c, i, 0, v->string);
-		if (r)
-			return r;
+		rc = row_number(r, xi ? xi + f : NULL, c, i, 0, key);
+		if (rc)
+			return rc;
 		count++;
 	}
 	for (j = 0; count < d && j < d; j++)
@@ -283,31 +325,32 @@ static int object_row(const cJSON *row, size_t i, struct row_ctx *c)
 	return 0;
 }
 
-static int parse_rows(const struct moe_model *model, const cJSON *rows,
+static int parse_rows(const struct moe_model *model, struct api_jr *rows,
                       size_t len, struct api_request *req,
                       struct api_error *err)
 {
 	struct row_ctx c = {.model = model, .err = err};
 	size_t n = req->n, d = model->n_features, i = 0;
-	const cJSON *row;
-	int r = 0;
+	enum api_jr_kind kind;
+	int first = 1, r = 0;
 
 	if (d > 0 && n <= len / d) {
 		c.x = malloc(n * d * sizeof(double));
 		if (!c.x)
 			return no_memory(err);
 	}
-	cJSON_ArrayForEach(row, rows)
-	{
-		if (cJSON_IsArray(row))
-			r = array_row(row, i, &c);
-		else if (cJSON_IsObject(row))
-			r = object_row(row, i, &c);
+	api_jr_enter(rows);
+	while (api_jr_next(rows, &first)) {
+		kind = api_jr_peek(rows);
+		if (kind == API_JR_ARRAY)
+			r = array_row(rows, i, &c);
+		else if (kind == API_JR_OBJECT)
+			r = object_row(rows, i, &c);
 		else
 			r = api_fail(
 			    err, -EINVAL,
 			    "instances[%zu]: expected an array or an object, got %s",
-			    i, json_kind(row));
+			    i, api_jr_kind_name(kind));
 		if (r)
 			goto free_rows;
 		i++;
@@ -339,47 +382,35 @@ static int check_rows(size_t n, size_t max, const char *where,
 	return 0;
 }
 
-static int parse_native(const struct moe_model *model, const cJSON *root,
+static int parse_native(const struct moe_model *model, struct api_jr *root,
                         size_t len, size_t max, struct api_request *req,
                         struct api_error *err)
 {
-	const cJSON *v, *rows = NULL, *ep = NULL;
+	struct member m[] = {{"instances", 0, {0}},
+	                     {"expert_probabilities", 0, {0}}};
+	struct member *rows = &m[0], *ep = &m[1];
 	int r;
 
-	cJSON_ArrayForEach(v, root)
-	{
-		const cJSON **slot =
-		    !strcmp(v->string, "instances") ? &rows
-		    : req->kind == API_GATES &&
-		            !strcmp(v->string, "expert_probabilities")
-		        ? &ep
-		        : NULL;
-
-		if (!slot)
-			return api_fail(err, -EINVAL, "unknown key '%.*s'",
-			                ECHO, v->string);
-		if (*slot)
-			return api_fail(err, -EINVAL, "duplicate key '%s'",
-			                v->string);
-		*slot = v;
-	}
-	if (ep && !cJSON_IsBool(ep))
+	r = scan_members(root, m, req->kind == API_GATES ? 2 : 1, "", err);
+	if (r)
+		return r;
+	if (ep->found && api_jr_peek(&ep->at) != API_JR_BOOL)
 		return api_fail(
 		    err, -EINVAL,
 		    "expert_probabilities: expected true or false, got %s",
-		    json_kind(ep));
-	if (!rows)
+		    kind_at(&ep->at));
+	if (!rows->found)
 		return api_fail(err, -EINVAL, "missing key 'instances'");
-	if (!cJSON_IsArray(rows))
+	if (api_jr_peek(&rows->at) != API_JR_ARRAY)
 		return api_fail(err, -EINVAL,
 		                "instances: expected an array, got %s",
-		                json_kind(rows));
+		                kind_at(&rows->at));
 
-	req->n = (size_t)cJSON_GetArraySize(rows);
+	req->n = api_jr_count(&rows->at);
 	r = check_rows(req->n, max, "instances", err);
 	if (r)
 		return r;
-	req->expert_probabilities = ep && cJSON_IsTrue(ep);
+	req->expert_probabilities = ep->found && api_jr_bool(&ep->at);
 	if (req->kind == API_PREDICT)
 		req->outputs = API_OUT_PROBABILITIES | API_OUT_LABELS;
 	else
@@ -388,7 +419,7 @@ static int parse_native(const struct moe_model *model, const cJSON *root,
 		    API_OUT_WEIGHTS | API_OUT_TOP_EXPERT |
 		    (req->expert_probabilities ? API_OUT_EXPERT_PROBABILITIES
 		                               : 0);
-	return parse_rows(model, rows, len, req, err);
+	return parse_rows(model, &rows->at, len, req, err);
 }
 
 /*
@@ -438,17 +469,18 @@ struct v2_data {
 	struct api_error *err;
 };
 
-static int v2_value(const cJSON *v, struct v2_data *dt)
+static int v2_value(struct api_jr *r, struct v2_data *dt)
 {
 	const struct v2_type *t = dt->type;
+	enum api_jr_kind kind = api_jr_peek(r);
 	double x;
 
-	if (!cJSON_IsNumber(v))
+	if (kind != API_JR_NUMBER)
 		return api_fail(
 		    dt->err, -EINVAL,
 		    "inputs[0].data: element %zu: expected a number, got %s",
-		    dt->count, json_kind(v));
-	x = v->valuedouble;
+		    dt->count, api_jr_kind_name(kind));
+	api_jr_number(r, &x);
 	if (!isfinite(x) || (t->class == V2_FP32 && fabs(x) > FLT_MAX))
 		return api_fail(
 		    dt->err, -EINVAL,
@@ -465,32 +497,36 @@ static int v2_value(const cJSON *v, struct v2_data *dt)
 	return 0;
 }
 
-/* Walk data, flat or nested; the depth is bounded by scan_body. */
-static int v2_walk(const cJSON *data, struct v2_data *dt)
+/* Walk the array at r, flat or nested; the depth is bounded. */
+static int v2_walk(struct api_jr *r, struct v2_data *dt)
 {
-	const cJSON *v;
-	int r;
+	int first = 1, rc;
 
-	cJSON_ArrayForEach(v, data)
-	{
-		r = cJSON_IsArray(v) ? v2_walk(v, dt) : v2_value(v, dt);
-		if (r)
-			return r;
+	api_jr_enter(r);
+	while (api_jr_next(r, &first)) {
+		rc = api_jr_peek(r) == API_JR_ARRAY ? v2_walk(r, dt)
+		                                    : v2_value(r, dt);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
-static int v2_datatype(const cJSON *v, const struct v2_type **type,
+static int v2_datatype(struct api_jr *r, const struct v2_type **type,
                        struct api_error *err)
 {
-	size_t i;
+	char name[API_MAX_ECHO_BYTES + 1];
+	size_t len, i;
 
-	if (!cJSON_IsString(v))
+	if (api_jr_peek(r) != API_JR_STRING)
 		return api_fail(err, -EINVAL,
 		                "inputs[0].datatype: expected a string, got %s",
-		                json_kind(v));
-	for (i = 0; i < sizeof(v2_types) / sizeof(v2_types[0]); i++) {
-		if (!strcmp(v->valuestring, v2_types[i].name)) {
+		                kind_at(r));
+	len = api_jr_string(r, name, sizeof(name));
+	for (i = 0;
+	     len < sizeof(name) && i < sizeof(v2_types) / sizeof(v2_types[0]);
+	     i++) {
+		if (!strcmp(name, v2_types[i].name)) {
 			*type = &v2_types[i];
 			return 0;
 		}
@@ -498,36 +534,39 @@ static int v2_datatype(const cJSON *v, const struct v2_type **type,
 	return api_fail(
 	    err, -EINVAL,
 	    "inputs[0].datatype: expected FP32, FP64 or an integer type (INT8 to INT64, UINT8 to UINT64), got '%.*s'",
-	    ECHO, v->valuestring);
+	    ECHO, name);
 }
 
 /* shape must be [n, d] with 1 <= n <= max. */
-static int v2_shape(const cJSON *v, size_t d, size_t max, size_t *n,
+static int v2_shape(struct api_jr *r, size_t d, size_t max, size_t *n,
                     struct api_error *err)
 {
-	const cJSON *dim;
 	double s[2];
-	size_t i = 0;
+	size_t i = 0, dims;
+	int first = 1;
 
-	if (!cJSON_IsArray(v))
+	if (api_jr_peek(r) != API_JR_ARRAY)
 		return api_fail(err, -EINVAL,
 		                "inputs[0].shape: expected an array, got %s",
-		                json_kind(v));
-	if (cJSON_GetArraySize(v) != 2)
+		                kind_at(r));
+	dims = api_jr_count(r);
+	if (dims != 2)
 		return api_fail(
 		    err, -EINVAL,
-		    "inputs[0].shape: expected 2 dimensions [n, %zu], got %d",
-		    d, cJSON_GetArraySize(v));
-	cJSON_ArrayForEach(dim, v)
-	{
-		if (!cJSON_IsNumber(dim) || dim->valuedouble < 0 ||
-		    dim->valuedouble != floor(dim->valuedouble) ||
-		    dim->valuedouble > 9007199254740992.0)
+		    "inputs[0].shape: expected 2 dimensions [n, %zu], got %zu",
+		    d, dims);
+	api_jr_enter(r);
+	while (api_jr_next(r, &first)) {
+		s[i] = -1;
+		if (api_jr_peek(r) == API_JR_NUMBER)
+			api_jr_number(r, &s[i]);
+		if (!(s[i] >= 0 && s[i] == floor(s[i]) &&
+		      s[i] <= 9007199254740992.0))
 			return api_fail(
 			    err, -EINVAL,
 			    "inputs[0].shape[%zu]: expected a non-negative integer",
 			    i);
-		s[i++] = dim->valuedouble;
+		i++;
 	}
 	if (s[1] != (double)d)
 		return api_fail(
@@ -543,63 +582,50 @@ static int v2_shape(const cJSON *v, size_t d, size_t max, size_t *n,
 	return 0;
 }
 
-static int v2_input(const struct moe_model *model, const cJSON *in, size_t max,
-                    struct api_request *req, struct api_error *err)
+static int v2_input(const struct moe_model *model, struct api_jr *in,
+                    size_t max, struct api_request *req, struct api_error *err)
 {
-	const cJSON *v, *name = NULL, *shape = NULL, *type = NULL, *data = NULL,
-	                *params = NULL;
+	struct member m[] = {{"name", 0, {0}},
+	                     {"shape", 0, {0}},
+	                     {"datatype", 0, {0}},
+	                     {"data", 0, {0}},
+	                     {"parameters", 0, {0}}};
 	struct v2_data dt = {.err = err};
-	size_t d = model->n_features;
+	size_t d = model->n_features, i;
+	struct api_jr data;
 	int r;
 
-	if (!cJSON_IsObject(in))
+	if (api_jr_peek(in) != API_JR_OBJECT)
 		return api_fail(err, -EINVAL,
 		                "inputs[0]: expected an object, got %s",
-		                json_kind(in));
-	cJSON_ArrayForEach(v, in)
-	{
-		const cJSON **slot = !strcmp(v->string, "name")       ? &name
-		                     : !strcmp(v->string, "shape")    ? &shape
-		                     : !strcmp(v->string, "datatype") ? &type
-		                     : !strcmp(v->string, "data")     ? &data
-		                     : !strcmp(v->string, "parameters")
-		                         ? &params
-		                         : NULL;
-
-		if (!slot)
+		                kind_at(in));
+	r = scan_members(in, m, 5, "inputs[0]: ", err);
+	if (r)
+		return r;
+	for (i = 0; i < 4; i++)
+		if (!m[i].found)
 			return api_fail(err, -EINVAL,
-			                "inputs[0]: unknown key '%.*s'", ECHO,
-			                v->string);
-		if (*slot)
-			return api_fail(err, -EINVAL,
-			                "inputs[0]: duplicate key '%s'",
-			                v->string);
-		*slot = v;
-	}
-	if (!name || !shape || !type || !data)
-		return api_fail(err, -EINVAL, "inputs[0]: missing key '%s'",
-		                !name    ? "name"
-		                : !shape ? "shape"
-		                : !type  ? "datatype"
-		                         : "data");
-	if (!cJSON_IsString(name))
+			                "inputs[0]: missing key '%s'",
+			                m[i].key);
+	if (api_jr_peek(&m[0].at) != API_JR_STRING)
 		return api_fail(err, -EINVAL,
 		                "inputs[0].name: expected a string, got %s",
-		                json_kind(name));
-	if (params && !cJSON_IsObject(params))
+		                kind_at(&m[0].at));
+	if (m[4].found && api_jr_peek(&m[4].at) != API_JR_OBJECT)
 		return api_fail(
 		    err, -EINVAL,
 		    "inputs[0].parameters: expected an object, got %s",
-		    json_kind(params));
-	if ((r = v2_datatype(type, &dt.type, err)) ||
-	    (r = v2_shape(shape, d, max, &req->n, err)))
+		    kind_at(&m[4].at));
+	if ((r = v2_datatype(&m[2].at, &dt.type, err)) ||
+	    (r = v2_shape(&m[1].at, d, max, &req->n, err)))
 		return r;
-	if (!cJSON_IsArray(data))
+	if (api_jr_peek(&m[3].at) != API_JR_ARRAY)
 		return api_fail(err, -EINVAL,
 		                "inputs[0].data: expected an array, got %s",
-		                json_kind(data));
+		                kind_at(&m[3].at));
 
-	r = v2_walk(data, &dt);
+	data = m[3].at;
+	r = v2_walk(&data, &dt);
 	if (r)
 		return r;
 	if (dt.count != req->n * d)
@@ -611,54 +637,52 @@ static int v2_input(const struct moe_model *model, const cJSON *in, size_t max,
 	if (!dt.x)
 		return no_memory(err);
 	dt.count = 0;
-	(void)v2_walk(data, &dt); /* cannot fail: checked above */
+	data = m[3].at;
+	(void)v2_walk(&data, &dt); /* cannot fail: checked above */
 	req->x = dt.x;
 	return 0;
 }
 
-static int v2_output(const cJSON *out, size_t i, struct api_request *req,
+static int v2_output(struct api_jr *r, size_t i, struct api_request *req,
                      struct api_error *err)
 {
-	const cJSON *v, *name = NULL;
-	size_t k;
+	struct member m[] = {{"name", 0, {0}}, {"parameters", 0, {0}}};
+	char where[64], name[API_MAX_ECHO_BYTES + 1];
+	size_t k, len;
+	int rc;
 
-	if (!cJSON_IsObject(out))
+	if (api_jr_peek(r) != API_JR_OBJECT)
 		return api_fail(err, -EINVAL,
 		                "outputs[%zu]: expected an object, got %s", i,
-		                json_kind(out));
-	cJSON_ArrayForEach(v, out)
-	{
-		if (!strcmp(v->string, "name") && !name)
-			name = v;
-		else if (strcmp(v->string, "parameters") != 0)
-			return api_fail(
-			    err, -EINVAL,
-			    "outputs[%zu]: unknown or duplicate key '%.*s'", i,
-			    ECHO, v->string);
-	}
-	if (!name || !cJSON_IsString(name))
+		                kind_at(r));
+	snprintf(where, sizeof(where), "outputs[%zu]: ", i);
+	rc = scan_members(r, m, 2, where, err);
+	if (rc)
+		return rc;
+	if (!m[0].found || api_jr_peek(&m[0].at) != API_JR_STRING)
 		return api_fail(err, -EINVAL,
 		                "outputs[%zu].name: expected a string, got %s",
-		                i, name ? json_kind(name) : "nothing");
+		                i, m[0].found ? kind_at(&m[0].at) : "nothing");
 
-	for (k = 0; k < API_V2_OUTPUT_COUNT; k++)
-		if (!strcmp(name->valuestring, v2_output_names[k]))
+	len = api_jr_string(&m[0].at, name, sizeof(name));
+	for (k = 0; len < sizeof(name) && k < API_V2_OUTPUT_COUNT; k++)
+		if (!strcmp(name, v2_output_names[k]))
 			break;
-	if (k == API_V2_OUTPUT_COUNT)
+	if (len >= sizeof(name) || k == API_V2_OUTPUT_COUNT)
 		return api_fail(
 		    err, -EINVAL,
 		    "outputs[%zu].name: unknown output '%.*s' (expected probabilities, label, gate_activations or gate_weights)",
-		    i, ECHO, name->valuestring);
+		    i, ECHO, name);
 	for (i = 0; i < req->n_v2_outputs; i++)
 		if (req->v2_outputs[i] == k)
 			return api_fail(err, -EINVAL,
 			                "outputs: '%s' is requested twice",
-			                name->valuestring);
+			                name);
 	req->v2_outputs[req->n_v2_outputs++] = (enum api_v2_output)k;
 	return 0;
 }
 
-static int v2_outputs(const cJSON *outs, struct api_request *req,
+static int v2_outputs(struct member *outs, struct api_request *req,
                       struct api_error *err)
 {
 	static const unsigned bits[] = {
@@ -667,19 +691,20 @@ static int v2_outputs(const cJSON *outs, struct api_request *req,
 	    [API_V2_GATE_ACTIVATIONS] = API_OUT_ACTIVATIONS,
 	    [API_V2_GATE_WEIGHTS] = API_OUT_WEIGHTS,
 	};
-	const cJSON *o;
 	size_t i = 0;
-	int r;
+	int first = 1, r;
 
-	if (outs && !cJSON_IsArray(outs))
+	if (outs->found && api_jr_peek(&outs->at) != API_JR_ARRAY)
 		return api_fail(err, -EINVAL,
 		                "outputs: expected an array, got %s",
-		                json_kind(outs));
-	cJSON_ArrayForEach(o, outs)
-	{
-		r = v2_output(o, i++, req, err);
-		if (r)
-			return r;
+		                kind_at(&outs->at));
+	if (outs->found) {
+		api_jr_enter(&outs->at);
+		while (api_jr_next(&outs->at, &first)) {
+			r = v2_output(&outs->at, i++, req, err);
+			if (r)
+				return r;
+		}
 	}
 	if (req->n_v2_outputs == 0) {
 		req->v2_outputs[req->n_v2_outputs++] = API_V2_PROBABILITIES;
@@ -691,71 +716,71 @@ static int v2_outputs(const cJSON *outs, struct api_request *req,
 	return 0;
 }
 
-static int v2_id(const cJSON *id, struct api_request *req,
+static int v2_id(struct member *id, struct api_request *req,
                  struct api_error *err)
 {
-	if (!id)
+	struct api_jr r = id->at;
+	size_t len;
+
+	if (!id->found)
 		return 0;
-	if (!cJSON_IsString(id))
+	if (api_jr_peek(&r) != API_JR_STRING)
 		return api_fail(err, -EINVAL, "id: expected a string, got %s",
-		                json_kind(id));
-	if (strlen(id->valuestring) > API_MAX_ID_BYTES)
+		                kind_at(&r));
+	len = api_jr_string(&r, NULL, 0);
+	if (len > API_MAX_ID_BYTES)
 		return api_fail(err, -EINVAL, "id: longer than %u bytes",
 		                API_MAX_ID_BYTES);
-	req->id = strdup(id->valuestring);
-	return req->id ? 0 : no_memory(err);
+	req->id = malloc(len + 1);
+	if (!req->id)
+		return no_memory(err);
+	api_jr_string(&id->at, req->id, len + 1);
+	return 0;
 }
 
-static int parse_v2(const struct moe_model *model, const cJSON *root,
+static int parse_v2(const struct moe_model *model, struct api_jr *root,
                     size_t max, struct api_request *req, struct api_error *err)
 {
-	const cJSON *v, *inputs = NULL, *outputs = NULL, *id = NULL,
-	                *params = NULL;
-	int r;
+	struct member m[] = {{"inputs", 0, {0}},
+	                     {"outputs", 0, {0}},
+	                     {"id", 0, {0}},
+	                     {"parameters", 0, {0}}};
+	struct member *inputs = &m[0], *params = &m[3];
+	size_t count;
+	int first = 1, r;
 
-	cJSON_ArrayForEach(v, root)
-	{
-		const cJSON **slot = !strcmp(v->string, "inputs")    ? &inputs
-		                     : !strcmp(v->string, "outputs") ? &outputs
-		                     : !strcmp(v->string, "id")      ? &id
-		                     : !strcmp(v->string, "parameters")
-		                         ? &params
-		                         : NULL;
-
-		if (!slot)
-			return api_fail(err, -EINVAL, "unknown key '%.*s'",
-			                ECHO, v->string);
-		if (*slot)
-			return api_fail(err, -EINVAL, "duplicate key '%s'",
-			                v->string);
-		*slot = v;
-	}
-	if (params && !cJSON_IsObject(params))
+	r = scan_members(root, m, 4, "", err);
+	if (r)
+		return r;
+	if (params->found && api_jr_peek(&params->at) != API_JR_OBJECT)
 		return api_fail(err, -EINVAL,
 		                "parameters: expected an object, got %s",
-		                json_kind(params));
-	if (!inputs)
+		                kind_at(&params->at));
+	if (!inputs->found)
 		return api_fail(err, -EINVAL, "missing key 'inputs'");
-	if (!cJSON_IsArray(inputs))
+	if (api_jr_peek(&inputs->at) != API_JR_ARRAY)
 		return api_fail(err, -EINVAL,
 		                "inputs: expected an array, got %s",
-		                json_kind(inputs));
-	if (cJSON_GetArraySize(inputs) != 1)
+		                kind_at(&inputs->at));
+	count = api_jr_count(&inputs->at);
+	if (count != 1)
 		return api_fail(
 		    err, -EINVAL,
-		    "inputs: expected exactly one input tensor, got %d",
-		    cJSON_GetArraySize(inputs));
+		    "inputs: expected exactly one input tensor, got %zu",
+		    count);
 
-	if ((r = v2_id(id, req, err)) || (r = v2_outputs(outputs, req, err)))
+	if ((r = v2_id(&m[2], req, err)) || (r = v2_outputs(&m[1], req, err)))
 		return r;
-	return v2_input(model, inputs->child, max, req, err);
+	api_jr_enter(&inputs->at);
+	api_jr_next(&inputs->at, &first);
+	return v2_input(model, &inputs->at, max, req, err);
 }
 
 int api_parse_request(const struct moe_model *model, enum api_kind kind,
                       const char *body, size_t len, size_t max_instances,
                       struct api_request *req, struct api_error *err)
 {
-	cJSON *root = NULL;
+	struct api_jr root;
 	int r;
 
 	memset(req, 0, sizeof(*req));
@@ -764,21 +789,13 @@ int api_parse_request(const struct moe_model *model, enum api_kind kind,
 	err->status = 0;
 	err->message[0] = '\0';
 
-	r = parse_json(body, len, &root, err);
+	r = check_json(body, len, &root, err);
 	if (r)
-		goto free_root;
-	if (!cJSON_IsObject(root)) {
-		r = api_fail(err, -EINVAL, "body: expected an object, got %s",
-		             json_kind(root));
-		goto free_root;
-	}
-
+		return r;
 	if (kind == API_V2_INFER)
-		r = parse_v2(model, root, max_instances, req, err);
+		r = parse_v2(model, &root, max_instances, req, err);
 	else
-		r = parse_native(model, root, len, max_instances, req, err);
-free_root:
-	cJSON_Delete(root);
+		r = parse_native(model, &root, len, max_instances, req, err);
 	if (r)
 		api_request_free(req);
 	return r;

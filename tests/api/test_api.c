@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "internal.h" /* the number reader, tested against strtod */
 
 #define TEST_MAX 1000
 
@@ -1004,6 +1005,76 @@ START_TEST(outputs_alloc)
 }
 END_TEST
 
+/* A random JSON number: sign, 1-20 digits, a fraction, an exponent. */
+static size_t random_number(char *buf, unsigned *seed)
+{
+	size_t n = 0, i, digits = 1 + (size_t)(rand_r(seed) % 20);
+
+	if (rand_r(seed) % 2)
+		buf[n++] = '-';
+	buf[n++] = (char)('1' + rand_r(seed) % 9);
+	if (rand_r(seed) % 8 == 0)
+		n = n - 1, buf[n++] = '0', digits = 1;
+	for (i = 1; i < digits; i++)
+		buf[n++] = (char)('0' + rand_r(seed) % 10);
+	if (rand_r(seed) % 2) {
+		buf[n++] = '.';
+		for (i = 0, digits = 1 + (size_t)(rand_r(seed) % 18);
+		     i < digits; i++)
+			buf[n++] = (char)('0' + rand_r(seed) % 10);
+	}
+	if (rand_r(seed) % 2)
+		n += (size_t)sprintf(
+		    buf + n, "%c%s%d", rand_r(seed) % 2 ? 'e' : 'E',
+		    rand_r(seed) % 3 ? "-" : "+",
+		    rand_r(seed) % (rand_r(seed) % 4 ? 30 : 340));
+	buf[n] = '\0';
+	return n;
+}
+
+/* The reader's numbers (a fast path, else strtod) equal strtod's. */
+START_TEST(numbers_equal_strtod)
+{
+	static const char *const fixed[] = {
+	    "0",
+	    "-0",
+	    "1",
+	    "5e-324",
+	    "2.2250738585072014e-308",
+	    "1.7976931348623157e308",
+	    "9007199254740993",
+	    "0.1",
+	    "1e22",
+	    "1e23",
+	    "123456789012345e-22",
+	    "999999999999999e22",
+	    "1e-22",
+	    "4.9406564584124654e-324",
+	    "0.000000000000000000001",
+	};
+	unsigned seed = 12345;
+	char buf[128];
+	size_t i, len;
+
+	for (i = 0; i < 200000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		struct api_jr r = {buf, 0, 0};
+		double got, want;
+
+		if (i < sizeof(fixed) / sizeof(fixed[0]))
+			len =
+			    (size_t)snprintf(buf, sizeof(buf), "%s", fixed[i]);
+		else
+			len = random_number(buf, &seed);
+		r.len = len;
+		api_jr_number(&r, &got);
+		want = strtod(buf, NULL);
+		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0,
+		              "%s: got %.17g, want %.17g", buf, got, want);
+		ck_assert_uint_eq(r.pos, len);
+	}
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -1017,6 +1088,7 @@ static Suite *api_suite(void)
 	tcase_add_test(req, v2_outputs_and_id);
 	tcase_add_test(req, default_batch_limit);
 	tcase_add_test(req, body_not_nul_terminated);
+	tcase_add_test(req, numbers_equal_strtod);
 	tcase_set_timeout(req, 60);
 	suite_add_tcase(s, req);
 
