@@ -15,21 +15,20 @@
  * Decisions, for clients and for the OpenAPI file (api/openapi.yaml):
  *  - a body is one JSON object; an unknown or repeated top-level key is
  *    a 400 (a typo such as "instance" must not pass silently);
- *  - bodies are strict JSON (RFC 8259), checked before cJSON parses them
- *    (cJSON alone is lenient): NaN, Infinity, comments, trailing commas,
- *    leading zeros, raw control characters and unpaired UTF-16
- *    surrogates are refused with the line and column of the first bad
- *    byte; a number has at most API_MAX_NUMBER_CHARS characters;
+ *  - bodies are strict JSON (RFC 8259): NaN, Infinity, comments,
+ *    trailing commas, leading zeros, raw control characters and unpaired
+ *    UTF-16 surrogates are refused with the line and column of the first
+ *    bad byte; a number has at most API_MAX_NUMBER_CHARS characters;
  *  - the nesting depth is bounded (SRV_MAX_REQUEST_JSON_DEPTH) during
- *    that check, before cJSON recurses, so a hostile body cannot;
+ *    that check, before anything recurses, so a hostile body cannot;
  *  - a number that overflows a double (1e400) is a 400 naming its place;
  *  - KServe V2 integer datatypes take integral numbers within the type's
  *    range; FP32 takes numbers within float's range; BOOL, BYTES and
  *    FP16 inputs are a 400; "outputs": [] means the default outputs;
  *  - numbers are written with 17 significant digits for F64 models and 9
  *    for F32 models, so that each reads back to the value computed;
- *  - the parsed tree costs memory proportional to the body (cJSON: about
- *    64 bytes a value), bounded through max_body_bytes.
+ *  - no JSON tree is built: values go from the text into the matrix, so
+ *    a request costs its matrix (8 bytes a value) and little more.
  *
  * Ownership: what a parse function fills is freed by its _free function;
  * what an encoder writes lives in the caller's struct api_buf.  Every
