@@ -653,7 +653,11 @@ static int parse_argv(struct cfg_flags *f, int argc, char **argv,
 			f->check = 1;
 			continue;
 		}
-		if (strncmp(a, "--", 2) != 0)
+		if (a[0] == '-' && a[1] != '-')
+			return fail(
+			    err, "unknown option '%.100s' (see sigmoed --help)",
+			    a);
+		if (a[0] != '-')
 			return fail(
 			    err,
 			    "unexpected argument '%.100s' (see sigmoed --help)",

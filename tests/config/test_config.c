@@ -209,6 +209,7 @@ START_TEST(bad_flags)
 	const char *const a3[] = {"serve", NULL};
 	const char *const a4[] = {"--max_body_bytes=5", "--config", NULL};
 	const char *const a5[] = {"--", NULL};
+	const char *const a6[] = {"-t", "4", NULL};
 
 	expect_error(a1, NULL, "unknown option '--bogus' (see sigmoed --help)");
 	expect_error(a2, NULL, "option '--threads' needs a value");
@@ -216,6 +217,7 @@ START_TEST(bad_flags)
 	             "unexpected argument 'serve' (see sigmoed --help)");
 	expect_error(a4, NULL, "option '--config' needs a value");
 	expect_error(a5, NULL, "unknown option '--' (see sigmoed --help)");
+	expect_error(a6, NULL, "unknown option '-t' (see sigmoed --help)");
 }
 END_TEST
 
