@@ -64,6 +64,7 @@
 #define SRV_MAX_SCAN_HINTS          2048U     /* files named by one burst */
 #define SRV_LOG_LINE_BYTES          8192U     /* one log line */
 #define SRV_MAX_METRICS_BYTES       (64UL << 20)  /* the /metrics page */
+#define SRV_MAX_PEM_BYTES           (1UL << 20)   /* a TLS cert or key file */
 
 /* Request and response bodies (api/). */
 #define API_MAX_RESPONSE_BYTES      (1UL << 30)   /* one encoded body */

@@ -13,8 +13,9 @@
  *     with no Content-Length), the rest is dropped as it arrives and
  *     the 413 is sent at its end;
  *  3. end: run the handler and queue its response.
- * MHD's completion callback then counts the request in the metrics,
- * writes the access log line and frees the request's state.
+ * A queued response is counted in the metrics at once; MHD's completion
+ * callback then writes the access log line (with the time until the
+ * last byte was sent) and frees the request's state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +35,7 @@
 #include "server.h"
 
 #define PATH_LOG_BYTES 256 /* how much of a path the access log shows */
-#define PEM_MAX_BYTES (1UL << 20)
+#define BODY_RESERVE_BYTES (1UL << 20) /* see body_reserve */
 
 struct srv_http {
 	struct MHD_Daemon *daemon;
@@ -102,6 +103,10 @@ static enum MHD_Result queue(struct srv_context *ctx,
 	ok = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	rq->responded = ok == MHD_YES;
+	/* counted now, so that a client that has its answer sees it counted */
+	if (rq->responded)
+		srv_metrics_observe(ctx->metrics, rq->route.endpoint,
+		                    resp->status, srv_monotonic() - rq->t0);
 	return ok;
 }
 
@@ -161,6 +166,22 @@ static const char *auth_problem(struct srv_context *ctx,
 	return NULL;
 }
 
+/*
+ * Size the body buffer once from a Content-Length already checked
+ * against max_body_bytes, up to BODY_RESERVE_BYTES so that a client
+ * announcing a big body and sending nothing does not pin memory; past
+ * that, or on failure, the buffer grows as the body arrives.
+ */
+static void body_reserve(struct request *rq, unsigned long long len)
+{
+	if (len == 0 || rq->body)
+		return;
+	if (len > BODY_RESERVE_BYTES)
+		len = BODY_RESERVE_BYTES;
+	rq->body = malloc((size_t)len + 1);
+	rq->cap = rq->body ? (size_t)len + 1 : 0;
+}
+
 /* Refuse from the headers alone; returns 1 when a response was queued. */
 static int check_headers(struct srv_context *ctx, struct MHD_Connection *conn,
                          struct request *rq, enum MHD_Result *ret)
@@ -204,6 +225,8 @@ static int check_headers(struct srv_context *ctx, struct MHD_Connection *conn,
 		*ret = refuse(ctx, conn, rq, 413, msg);
 		return 1;
 	}
+	if (clen)
+		body_reserve(rq, strtoull(clen, NULL, 10));
 	return 0;
 }
 
@@ -348,8 +371,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	seconds = srv_monotonic() - rq->t0;
 	if (rq->responded) {
-		srv_metrics_observe(ctx->metrics, rq->route.endpoint,
-		                    rq->resp.status, seconds);
 		log_failure(rq);
 		if (ctx->cfg->access_log)
 			log_request(rq, seconds);
@@ -388,7 +409,7 @@ static int read_pem(const char *path, char **out, char *msg, size_t len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size <= 0 ||
-	    (size_t)sb.st_size > PEM_MAX_BYTES) {
+	    (size_t)sb.st_size > SRV_MAX_PEM_BYTES) {
 		snprintf(msg, len, "%s: %s", path,
 		         fd < 0 ? strerror(errno) : "empty or over 1 MiB");
 		if (fd >= 0)

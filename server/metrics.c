@@ -137,8 +137,8 @@ static void render_histogram(FILE *f, struct srv_metrics *m)
 {
 	size_t e, b;
 
-	fputs("# HELP sigmoe_request_duration_seconds Time from the first "
-	      "byte of a request to the last byte of its response.\n"
+	fputs("# HELP sigmoe_request_duration_seconds Time from a request's "
+	      "headers to its response being ready to send.\n"
 	      "# TYPE sigmoe_request_duration_seconds histogram\n",
 	      f);
 	for (e = 0; e < SRV_EP_COUNT; e++) {

@@ -36,6 +36,8 @@ static const char *const endpoint_names[SRV_EP_COUNT] = {
     [SRV_EP_V2_MODEL] = "/v2/models/{name}",
     [SRV_EP_V2_MODEL_READY] = "/v2/models/{name}/ready",
     [SRV_EP_V2_INFER] = "/v2/models/{name}/infer",
+    [SRV_EP_V2_VERSION_MODEL] = "/v2/models/{name}/versions/{version}",
+    [SRV_EP_V2_VERSION_READY] = "/v2/models/{name}/versions/{version}/ready",
     [SRV_EP_V2_VERSION_INFER] = "/v2/models/{name}/versions/{version}/infer",
     [SRV_EP_UNKNOWN] = "other",
 };
@@ -142,9 +144,14 @@ static enum srv_endpoint match_v2(const struct segments *seg,
 		return SRV_EP_V2_MODEL_READY;
 	if (seg->n == 4 && seg_is(seg, 3, "infer"))
 		return SRV_EP_V2_INFER;
-	if (seg->n == 6 && seg_is(seg, 3, "versions") &&
-	    seg_is(seg, 5, "infer") &&
-	    seg_copy(seg, 4, r->version, sizeof(r->version)))
+	if (seg->n < 5 || !seg_is(seg, 3, "versions") ||
+	    !seg_copy(seg, 4, r->version, sizeof(r->version)))
+		return SRV_EP_UNKNOWN;
+	if (seg->n == 5)
+		return SRV_EP_V2_VERSION_MODEL;
+	if (seg->n == 6 && seg_is(seg, 5, "ready"))
+		return SRV_EP_V2_VERSION_READY;
+	if (seg->n == 6 && seg_is(seg, 5, "infer"))
 		return SRV_EP_V2_VERSION_INFER;
 	return SRV_EP_UNKNOWN;
 }
@@ -447,7 +454,7 @@ static int check_version(const struct srv_route *route,
 {
 	char want[24];
 
-	if (route->endpoint != SRV_EP_V2_VERSION_INFER)
+	if (!route->version[0])
 		return 0;
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)v->number);
 	if (strcmp(want, route->version) == 0)
@@ -707,7 +714,12 @@ static void handle_v2_model(struct srv_context *ctx,
 		return;
 	snprintf(resp->model, sizeof(resp->model), "%s", v->name);
 	resp->version = v->number;
-	if (route->endpoint == SRV_EP_V2_MODEL_READY) {
+	if (check_version(route, v, resp) < 0) {
+		srv_version_release(v);
+		return;
+	}
+	if (route->endpoint == SRV_EP_V2_MODEL_READY ||
+	    route->endpoint == SRV_EP_V2_VERSION_READY) {
 		snprintf(json, sizeof(json),
 		         "{\"name\": \"%s\", \"ready\": true}", v->name);
 		respond_text(resp, 200, json);
@@ -773,6 +785,8 @@ void srv_route_run(struct srv_context *ctx, const struct srv_route *route,
 		break;
 	case SRV_EP_V2_MODEL:
 	case SRV_EP_V2_MODEL_READY:
+	case SRV_EP_V2_VERSION_MODEL:
+	case SRV_EP_V2_VERSION_READY:
 		handle_v2_model(ctx, route, resp);
 		break;
 	default:

@@ -42,6 +42,8 @@ enum srv_endpoint {
 	SRV_EP_V2_MODEL,         /* GET /v2/models/{name} */
 	SRV_EP_V2_MODEL_READY,   /* GET /v2/models/{name}/ready */
 	SRV_EP_V2_INFER,         /* POST /v2/models/{name}/infer */
+	SRV_EP_V2_VERSION_MODEL, /* GET .../{name}/versions/{version} */
+	SRV_EP_V2_VERSION_READY, /* GET .../versions/{version}/ready */
 	SRV_EP_V2_VERSION_INFER, /* POST .../versions/{version}/infer */
 	SRV_EP_UNKNOWN,          /* no route matched */
 	SRV_EP_COUNT,

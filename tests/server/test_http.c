@@ -419,6 +419,8 @@ START_TEST(health_and_metadata)
 	    "/v2",
 	    "/v2/models/iris",
 	    "/v2/models/tiny32/ready",
+	    "/v2/models/iris/versions/1",
+	    "/v2/models/iris/versions/1/ready",
 	    "/v1/models",
 	    "/v1/models/iris",
 	    "/metrics",
