@@ -632,16 +632,11 @@ static size_t argmax(const double *v, size_t n)
 	return best;
 }
 
-/*
- * The rest of a row, shared by both paths: weights from pl->lw, each
- * expert's distribution from its logits (row, in place), the mixture,
- * and every requested output for row r of the call.
- */
-static void finish_row(const struct plan *pl, double *row, size_t r,
-                       const struct moe_output *out)
+/* The mixture weights pl->w from the log weights pl->lw. */
+static void weights_from_logs(const struct plan *pl)
 {
-	size_t e = pl->e, k = pl->k;
-	double top = -INFINITY, sum = 0, psum = 0;
+	double top = -INFINITY, sum = 0;
+	size_t e = pl->e;
 
 	for (size_t i = 0; i < e; i++)
 		top = pl->lw[i] > top ? pl->lw[i] : top;
@@ -651,25 +646,50 @@ static void finish_row(const struct plan *pl, double *row, size_t r,
 	}
 	for (size_t i = 0; i < e; i++)
 		pl->w[i] /= sum;
+}
+
+/*
+ * The mixture of the experts' distributions into pl->p, each computed in
+ * place in row from its logits (only for experts with a weight, unless
+ * every expert's distribution is wanted).
+ */
+static void mix_experts(const struct plan *pl, double *row, int all)
+{
+	size_t e = pl->e, k = pl->k;
 
 	memset(pl->p, 0, k * sizeof(double));
 	for (size_t i = 0; i < e; i++) {
 		double *pi = row + i * k;
 
-		if (pl->w[i] == 0 && out->expert_probabilities == NULL)
+		if (pl->w[i] == 0 && !all)
 			continue;
 		softmax(pi, k);
 		for (size_t c = 0; c < k; c++)
 			pl->p[c] += pl->w[i] * pi[c];
 	}
+}
+
+/*
+ * The rest of a row, shared by both paths: weights from pl->lw, the
+ * mixture from the logits in row (changed in place), and every requested
+ * output for row r of the call.
+ */
+static void finish_row(const struct plan *pl, double *row, size_t r,
+                       const struct moe_output *out)
+{
+	size_t e = pl->e, k = pl->k;
+	double *prob = out->probabilities + r * k, psum = 0;
+
+	weights_from_logs(pl);
+	mix_experts(pl, row, out->expert_probabilities != NULL);
 
 	for (size_t c = 0; c < k; c++)
 		psum += pl->p[c];
 	for (size_t c = 0; c < k; c++)
-		out->probabilities[r * k + c] = pl->p[c] / psum;
+		prob[c] = pl->p[c] / psum;
 
 	if (out->labels != NULL)
-		out->labels[r] = argmax(out->probabilities + r * k, k);
+		out->labels[r] = argmax(prob, k);
 	if (out->activations != NULL)
 		memcpy(out->activations + r * e, pl->act, e * sizeof(double));
 	if (out->weights != NULL)

@@ -174,7 +174,7 @@ def make_case(name, dtype, kind, score, tau, top_k, W, b, A, B, x,
         "expert_bias": as_list(B, dtype),
         "mean": None if mean is None else as_list(mean, dtype),
         "scale": None if scale is None else as_list(scale, dtype),
-        "n": x.shape[0], "x": as_list(x, dtype),
+        "n": x.shape[0], "x": as_list(x, "F64"),
         "tolerance": tol,
     }
 
@@ -323,6 +323,13 @@ def many_experts_cases(dtype, seed):
                     "%s many experts %s %s top_k=%d" % (dtype, kind, score,
                                                        top_k),
                     dtype, kind, score, 0.5, top_k, W, b, A, B, x))
+    # Overflowing products (the long double path) with top_k on the heap.
+    huge = [[1.5e308, -1.7e308], [-1e308, 1e308], [1.7e308, 0.5]] \
+        if dtype == "F64" else [[3e38, -3e38], [1e39, 1]]
+    for kind in ["sigmoid", "softmax"]:
+        cases.append(make_case(
+            "%s many experts huge inputs %s top_k=40" % (dtype, kind),
+            dtype, kind, "inner", 0.5, 40, W, b, A, B, huge))
     return cases
 
 
@@ -332,7 +339,8 @@ def write(name, cases, prec):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
         json.dump({"generator": "tests/tools/forward_reference.py",
-                   "cases": cases}, f, indent=None, separators=(",", ":"))
+                   "cases": cases}, f, indent=None, separators=(",", ":"),
+                  allow_nan=False)
         f.write("\n")
     print("%s: %d cases" % (path, len(cases)), file=sys.stderr)
 
