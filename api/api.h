@@ -139,8 +139,8 @@ void api_request_free(struct api_request *req);
 /*
  * api_outputs_alloc - allocate the arrays of *out that the bits ask for
  * (probabilities always: moe_forward needs it), sized for n rows of
- * model, others NULL.  Returns 0 or -ENOMEM (nothing kept) or -E2BIG
- * (the sizes overflow).  Free with api_outputs_free.
+ * model, others NULL.  Returns 0, -ENOMEM (nothing kept), -E2BIG (the
+ * sizes overflow) or -EINVAL (n is 0).  Free with api_outputs_free.
  */
 int api_outputs_alloc(const struct moe_model *model, size_t n, unsigned bits,
                       struct moe_output *out);

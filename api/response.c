@@ -268,7 +268,9 @@ int api_outputs_alloc(const struct moe_model *model, size_t n, unsigned bits,
 	int bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (n == 0 || e > SIZE_MAX / sizeof(double) / k / n)
+	if (n == 0)
+		return -EINVAL;
+	if (e > SIZE_MAX / sizeof(double) / k / n)
 		return -E2BIG;
 
 	out->probabilities = malloc(n * k * sizeof(double));

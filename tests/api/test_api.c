@@ -295,6 +295,18 @@ START_TEST(request_options)
 	ck_assert_uint_eq(req.outputs, API_OUT_PROBABILITIES | API_OUT_LABELS);
 	api_request_free(&req);
 
+	/* "outputs": [] means the default outputs. */
+	ck_assert_int_eq(
+	    parse_str(iris, API_V2_INFER,
+	              "{\"inputs\":[{\"name\":\"a\",\"shape\":[1,4],"
+	              "\"datatype\":\"INT8\",\"data\":[[1,2,3,4]]}],"
+	              "\"outputs\":[]}",
+	              10, &req, &err),
+	    0);
+	ck_assert_uint_eq(req.n_v2_outputs, 2);
+	ck_assert_int_eq(req.v2_outputs[1], API_V2_LABEL);
+	api_request_free(&req);
+
 	/* The exact row limit passes; one more is 413. */
 	ck_assert_int_eq(parse_str(iris, API_PREDICT,
 	                           "{\"instances\":[[1,2,3,4],[5,6,7,8]]}", 2,
@@ -999,6 +1011,8 @@ START_TEST(outputs_alloc)
 	api_outputs_free(&out);
 	ck_assert_ptr_null(out.probabilities);
 	api_outputs_free(NULL);
+	ck_assert_int_eq(api_outputs_alloc(iris, 0, 0, &out), -EINVAL);
+	ck_assert_ptr_null(out.probabilities);
 	ck_assert_int_eq(api_outputs_alloc(iris, (size_t)-1 / 2,
 	                                   API_OUT_EXPERT_PROBABILITIES, &out),
 	                 -E2BIG);
