@@ -1089,6 +1089,99 @@ START_TEST(numbers_equal_strtod)
 }
 END_TEST
 
+/* One random edit of body (len bytes, room for len + 8) in place. */
+static size_t mutate(char *body, size_t len, unsigned *seed)
+{
+	static const char bytes[] = "[]{},:\"0-.eE1\\ tfn\x01\xff";
+	size_t at = len ? (size_t)rand_r(seed) % len : 0;
+
+	switch (rand_r(seed) % 4) {
+	case 0: /* replace a byte */
+		if (len)
+			body[at] = bytes[rand_r(seed) % (sizeof(bytes) - 1)];
+		return len;
+	case 1: /* insert a byte */
+		memmove(body + at + 1, body + at, len - at);
+		body[at] = bytes[rand_r(seed) % (sizeof(bytes) - 1)];
+		return len + 1;
+	case 2: /* delete a byte */
+		if (len)
+			memmove(body + at, body + at + 1, len - at - 1);
+		return len ? len - 1 : 0;
+	default: /* cut the body */
+		return at;
+	}
+}
+
+/*
+ * Random edits of the good bodies: the parser must never crash (the
+ * cursor trusts the strict checker), must answer 400 or 413 with a
+ * message, or give finite numbers; and what the checker accepts must be
+ * JSON to cJSON too.
+ */
+START_TEST(mutated_bodies)
+{
+	static const char *const names[] = {
+	    "predict_arrays", "predict_mixed", "gates_expert_probabilities",
+	    "v2_flat",        "v2_nested_int", "v2_outputs_id",
+	    "anon_arrays",
+	};
+	unsigned seed = 777;
+	size_t i, k, len, orig, j, accepted = 0, refused = 0;
+	char path[8192], *body, *work;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct moe_model *model;
+		enum api_kind kind;
+
+		snprintf(path, sizeof(path), "%s/api/good/%s.json", data_dir,
+		         names[i]);
+		body = read_all(path, &orig);
+		work = malloc(orig + 64);
+		ck_assert_ptr_nonnull(work);
+		pick(names[i], &kind, &model);
+		for (k = 0; k < 3000; k++) {
+			struct api_request req;
+			struct api_error err;
+			size_t pos, edits = 1 + (size_t)rand_r(&seed) % 3;
+			int r;
+
+			memcpy(work, body, orig);
+			len = orig;
+			for (j = 0; j < edits && len + 1 < orig + 64; j++)
+				len = mutate(work, len, &seed);
+
+			if (api_json_check(work, len, 32, &pos) ==
+			    API_JSON_OK) {
+				cJSON *tree = cJSON_ParseWithLength(work, len);
+
+				ck_assert_msg(tree != NULL,
+				              "cJSON refuses %.*s", (int)len,
+				              work);
+				cJSON_Delete(tree);
+			}
+			r = api_parse_request(model, kind, work, len, TEST_MAX,
+			                      &req, &err);
+			if (r) {
+				ck_assert(err.status == 400 ||
+				          err.status == 413);
+				ck_assert(err.message[0] != '\0');
+				refused++;
+				continue;
+			}
+			for (j = 0; j < req.n * req.d; j++)
+				ck_assert(isfinite(req.x[j]));
+			api_request_free(&req);
+			accepted++;
+		}
+		free(work);
+		free(body);
+	}
+	ck_assert_uint_gt(accepted, 100);
+	ck_assert_uint_gt(refused, 1000);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -1103,6 +1196,7 @@ static Suite *api_suite(void)
 	tcase_add_test(req, default_batch_limit);
 	tcase_add_test(req, body_not_nul_terminated);
 	tcase_add_test(req, numbers_equal_strtod);
+	tcase_add_test(req, mutated_bodies);
 	tcase_set_timeout(req, 60);
 	suite_add_tcase(s, req);
 
