@@ -6,12 +6,15 @@
  * requests after which the daemon still answers correctly.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
+#include <curl/curl.h>
 
 #include "harness.h"
 #include "suites.h"
@@ -663,6 +666,186 @@ START_TEST(raw_http_requests)
 }
 END_TEST
 
+/* Load and swap ------------------------------------------------------------ */
+
+#define LOAD_THREADS 4
+#define LOAD_MAX_REQUESTS 20000 /* per client, a bound on the test */
+#define LOAD_AFTER_SWAP 20      /* answers each client wants from v2 */
+
+/* One client thread's view; checked by the main thread after the join. */
+struct client {
+	pthread_t thread;
+	char body[4096];
+	int port;
+	int ok;            /* answers with the right numbers */
+	int seen[3];       /* answers from version 1 and 2 (atomic) */
+	int failures;      /* anything else */
+	long last_version; /* never goes down */
+	char first_error[256];
+};
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	char *p = realloc(r->body, r->len + size * n + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + r->len, data, size * n);
+	r->body = p;
+	r->len += size * n;
+	p[r->len] = '\0';
+	return size * n;
+}
+
+/* Whether probabilities match the expected outputs of version v. */
+static int numbers_match(cJSON *doc, long v)
+{
+	cJSON *outs = cJSON_GetObjectItem(
+	    model_case(v == 1 ? "iris" : "iris_v2"), "outputs");
+	cJSON *got = cJSON_GetObjectItem(doc, "probabilities");
+	int i, k;
+
+	for (i = 0; i < cJSON_GetArraySize(outs); i++) {
+		cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(outs, i),
+		                                  "probabilities");
+
+		for (k = 0; k < cJSON_GetArraySize(want); k++)
+			if (fabs(cJSON_GetArrayItem(want, k)->valuedouble -
+			         cJSON_GetArrayItem(cJSON_GetArrayItem(got, i),
+			                            k)
+			             ->valuedouble) > 1e-12)
+				return 0;
+	}
+	return 1;
+}
+
+static void client_fail(struct client *c, const char *what)
+{
+	if (!c->failures++)
+		snprintf(c->first_error, sizeof(c->first_error), "%s", what);
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct curl_slist *hl =
+	    curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *curl = curl_easy_init();
+	char url[128];
+	int i;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/models/iris/predict",
+	         c->port);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+	for (i = 0;
+	     i < LOAD_MAX_REQUESTS &&
+	     __atomic_load_n(&c->seen[2], __ATOMIC_RELAXED) < LOAD_AFTER_SWAP;
+	     i++) {
+		struct response r;
+		cJSON *doc, *ver;
+		long status = 0;
+
+		memset(&r, 0, sizeof(r));
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+		if (curl_easy_perform(curl) != CURLE_OK) {
+			client_fail(c, "request failed");
+			continue;
+		}
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		doc = r.body ? cJSON_Parse(r.body) : NULL;
+		ver = doc ? cJSON_GetObjectItem(doc, "model_version") : NULL;
+		if (status != 200 || !ver)
+			client_fail(c, r.body ? r.body : "no body");
+		else if (ver->valueint < c->last_version)
+			client_fail(c, "the version went back");
+		else if (!numbers_match(doc, ver->valueint))
+			client_fail(c, "numbers of another version");
+		else
+			c->ok++;
+		if (ver && ver->valueint >= 1 && ver->valueint <= 2)
+			__atomic_add_fetch(&c->seen[ver->valueint], 1,
+			                   __ATOMIC_RELAXED);
+		if (ver)
+			c->last_version = ver->valueint;
+		cJSON_Delete(doc);
+		free(r.body);
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(curl);
+	return NULL;
+}
+
+/* Publish the second version of iris the way SPEC 3 says: rename. */
+static void publish_iris_v2(void)
+{
+	char tmp[512], dst[512], *text;
+	FILE *f;
+
+	text = read_text(data_path("models/iris_v2.json.in"));
+	ck_assert_ptr_nonnull(text);
+	snprintf(tmp, sizeof(tmp), "%s/iris.json.tmp", dm.models);
+	snprintf(dst, sizeof(dst), "%s/iris.json", dm.models);
+	f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(rename(tmp, dst), 0);
+	free(text);
+}
+
+/* Clients hammer iris while a new version is published: every answer is
+ * 200 and carries the numbers of the version it names. */
+START_TEST(swap_under_load)
+{
+	struct client c[LOAD_THREADS];
+	char *body = array_body("iris");
+	struct response r;
+	int i, version = 0;
+
+	for (i = 0; i < LOAD_THREADS; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		snprintf(c[i].body, sizeof(c[i].body), "%s", body);
+		c[i].port = dm.port;
+		c[i].last_version = 1;
+		ck_assert_int_eq(
+		    pthread_create(&c[i].thread, NULL, client_main, &c[i]), 0);
+	}
+	/* publish once every client has had answers from version 1 */
+	for (i = 0; i < LOAD_THREADS; i++)
+		while (__atomic_load_n(&c[i].seen[1], __ATOMIC_RELAXED) < 10)
+			usleep(1000);
+	publish_iris_v2();
+	for (i = 0; i < LOAD_THREADS; i++)
+		pthread_join(c[i].thread, NULL);
+	for (i = 0; i < LOAD_THREADS; i++) {
+		ck_assert_msg(c[i].failures == 0, "client %d: %d failures: %s",
+		              i, c[i].failures, c[i].first_error);
+		ck_assert_int_ge(c[i].seen[1], 10);
+		ck_assert_int_eq(c[i].seen[2], LOAD_AFTER_SWAP);
+		ck_assert_int_eq(c[i].ok, c[i].seen[1] + c[i].seen[2]);
+	}
+
+	/* the new version is in service within a few seconds */
+	for (i = 0; i < 100 && version != 2; i++) {
+		http(&dm, "GET", "/v1/models/iris", NULL, NULL, &r);
+		version = cJSON_GetObjectItem(r.json, "version")->valueint;
+		response_free(&r);
+		usleep(50 * 1000);
+	}
+	ck_assert_int_eq(version, 2);
+	post_ok("/v1/models/iris/predict", body, &r);
+	ck_assert_str_eq(r.model_version, "2");
+	ck_assert(numbers_match(r.json, 2));
+	response_free(&r);
+	free(body);
+}
+END_TEST
+
 /* The api helper's catalog, on the daemon ----------------------------- */
 
 /* After the catalog, a good request still gets the right numbers. */
@@ -797,6 +980,12 @@ Suite *suite_http(void)
 	tcase_add_test(tc, errors_name_the_problem);
 	tcase_add_test(tc, bad_request_catalog);
 	tcase_add_test(tc, raw_http_requests);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, swap_under_load);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api-catalog");

@@ -10,6 +10,7 @@ Writes, into tests/data/server/:
   models/tiny32.safetensors  F32, sigmoid gate, inner score, top_k 1
   models/anon.json           F64, d = 2, no feature names (for the api
                              helper's catalog of bad bodies)
+  models/iris_v2.json.in     a second version of iris, for the swap test
   expected.json              for each model: input rows and the outputs
                              the SPEC 1 formulas give for them
 
@@ -172,6 +173,15 @@ def main():
             "rows": rows.tolist(),
             "outputs": [forward_row(m, r) for r in rows],
         }
+
+    # A second version of iris (same features and classes, other
+    # parameters), published over iris.json by the swap test.
+    iris2 = make(np.random.default_rng(3), "iris", 4, 3, 3, "softmax",
+                 "inner", 0.8, 2, "F64", iris["features"], True)
+    write_json(iris2, os.path.join(OUT, "models", "iris_v2.json.in"))
+    rows = np.array(expected["iris"]["rows"])
+    expected["iris_v2"] = dict(expected["iris"])
+    expected["iris_v2"]["outputs"] = [forward_row(iris2, r) for r in rows]
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
