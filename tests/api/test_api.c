@@ -1182,6 +1182,42 @@ START_TEST(mutated_bodies)
 }
 END_TEST
 
+/* Strict JSON or not: the checker against Python's json module. */
+START_TEST(checker_matches_python)
+{
+	static char line[65536];
+	unsigned char *text = malloc(sizeof(line) / 2);
+	char path[8192];
+	size_t n, i, pos, cases = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/api/json_cases.tsv", data_dir);
+	f = fopen(path, "r");
+	ck_assert(f && text);
+	while (fgets(line, sizeof(line), f)) {
+		const char *hex = line + 2;
+		int want = line[0] == '1', got;
+
+		line[strcspn(line, "\n")] = '\0';
+		n = strlen(hex) / 2;
+		for (i = 0; i < n; i++) {
+			unsigned byte;
+
+			ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &byte), 1);
+			text[i] = (unsigned char)byte;
+		}
+		got = api_json_check((const char *)text, n, 32, &pos) ==
+		      API_JSON_OK;
+		ck_assert_msg(got == want, "line %zu: %s, checker says %d",
+		              cases + 1, hex, got);
+		cases++;
+	}
+	fclose(f);
+	free(text);
+	ck_assert_uint_ge(cases, 1000);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -1197,6 +1233,7 @@ static Suite *api_suite(void)
 	tcase_add_test(req, body_not_nul_terminated);
 	tcase_add_test(req, numbers_equal_strtod);
 	tcase_add_test(req, mutated_bodies);
+	tcase_add_test(req, checker_matches_python);
 	tcase_set_timeout(req, 60);
 	suite_add_tcase(s, req);
 
