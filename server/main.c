@@ -7,7 +7,9 @@
  * thread reads it and does all the work the signal asks for.
  *
  * Exit status: 0 after a clean shutdown or --help/--version/--check-config,
- * 2 for bad settings, 1 when the daemon cannot start.
+ * 2 for bad settings (including unreadable token and TLS files and a
+ * listen address that does not resolve), 1 when the daemon cannot start
+ * otherwise (model directory missing, port in use).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -210,7 +212,9 @@ static int serve(const struct cfg_settings *cfg, int sfd)
 		    cfg->models, strerror(-rc));
 	rc = srv_http_start(&ctx, &http, msg, sizeof(msg));
 	if (rc < 0) {
+		/* a bad listen address or TLS file is a bad setting */
 		srv_error("%s", msg);
+		status = rc == -EADDRNOTAVAIL ? 1 : 2;
 		goto close_store;
 	}
 	wait_for_signals(&ctx, sfd);
