@@ -68,7 +68,7 @@ static void skip_string(struct api_jr *r)
 	r->pos++;
 	while (r->pos < r->len && r->s[r->pos] != '"')
 		r->pos += r->s[r->pos] == '\\' ? 2 : 1;
-	r->pos++;
+	r->pos = r->pos < r->len ? r->pos + 1 : r->len;
 }
 
 /* Bytes of numbers and of true, false and null. */
@@ -86,8 +86,11 @@ static void skip_scalar(struct api_jr *r)
 
 void api_jr_skip(struct api_jr *r)
 {
+	size_t start;
 	int first = 1;
 
+	api_jr_peek(r);
+	start = r->pos;
 	switch (api_jr_peek(r)) {
 	case API_JR_STRING:
 		skip_string(r);
@@ -111,6 +114,8 @@ void api_jr_skip(struct api_jr *r)
 		skip_scalar(r);
 		break;
 	}
+	if (r->pos == start && r->pos < r->len)
+		r->pos++; /* always move on, even on text never checked */
 }
 
 void api_jr_enter(struct api_jr *r)
@@ -128,7 +133,9 @@ int api_jr_next(struct api_jr *r, int *first)
 		r->pos++;
 		return 0;
 	}
-	if (!*first && r->s[r->pos] == ',') {
+	if (!*first) {
+		if (r->s[r->pos] != ',')
+			return 0; /* not after a check; ends any loop */
 		r->pos++;
 		skip_blanks(r);
 	}
@@ -314,7 +321,7 @@ size_t api_jr_string(struct api_jr *r, char *buf, size_t cap)
 		len++;
 		r->pos++;
 	}
-	r->pos++;
+	r->pos += r->pos < r->len;
 	if (cap)
 		buf[len < cap ? len : cap - 1] = '\0';
 	return len;
@@ -325,7 +332,7 @@ size_t api_jr_key(struct api_jr *r, char *buf, size_t cap)
 	size_t len = api_jr_string(r, buf, cap);
 
 	skip_blanks(r);
-	r->pos++; /* ':' */
+	r->pos += r->pos < r->len; /* ':' */
 	skip_blanks(r);
 	return len;
 }
