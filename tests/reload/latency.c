@@ -6,7 +6,9 @@
  * polling alone.  Prints p50, p99 and the maximum.
  *
  * Usage: reload_latency [SWAPS [POLL_MS]]   (defaults 200 and 1000)
+ * It runs as a Check test so that the helpers of reload_util.c work.
  */
+#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +37,11 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int measure(const char *label, unsigned poll_ms, int use_inotify,
-                   int swaps)
+static void measure(const char *label, unsigned poll_ms, int use_inotify,
+                    int n_swaps)
 {
-	double *ms = calloc((size_t)swaps, sizeof(double));
+	double *ms = calloc((size_t)n_swaps, sizeof(double));
+	uint64_t rng = 7;
 	struct srv_store *store = NULL;
 	char dir[4096];
 	int rc;
@@ -46,42 +49,66 @@ static int measure(const char *label, unsigned poll_ms, int use_inotify,
 	rt_tmpdir(dir, sizeof(dir));
 	rt_publish_data(dir, "m.json", "va.json");
 	rc = srv_store_open(dir, &store);
-	if (rc < 0 || !ms || srv_store_watch_ms(store, poll_ms, use_inotify))
-		return 1;
+	ck_assert(rc == 0 && ms != NULL);
+	ck_assert_int_eq(srv_store_watch_ms(store, poll_ms, use_inotify), 0);
 
-	for (int i = 0; i < swaps; i++) {
+	for (int i = 0; i < n_swaps; i++) {
 		double t0;
 
-		rt_sleep_ms(20);
+		/* publish at a random phase of the poll period */
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		rt_sleep_ms(20 + (double)((rng >> 33) % (poll_ms + 1)));
 		t0 = rt_now_ms();
 		rt_publish_data(dir, "m.json", i % 2 ? "va.json" : "vb.json");
 		while (number_now(store) < (uint64_t)i + 2)
 			rt_sleep_ms(0.1);
 		ms[i] = rt_now_ms() - t0;
 	}
-	qsort(ms, (size_t)swaps, sizeof(double), cmp_double);
+	qsort(ms, (size_t)n_swaps, sizeof(double), cmp_double);
 	printf("%s: %d swaps, rename to new version visible: p50 %.1f ms, "
 	       "p99 %.1f ms, max %.1f ms\n",
-	       label, swaps, ms[swaps / 2], ms[(swaps * 99) / 100],
-	       ms[swaps - 1]);
+	       label, n_swaps, ms[n_swaps / 2], ms[(n_swaps * 99) / 100],
+	       ms[n_swaps - 1]);
 	fflush(stdout);
 	srv_store_close(store);
 	rt_rmtree(dir);
 	free(ms);
-	return 0;
 }
+
+static int swaps = 200;
+static unsigned poll_ms = 1000;
+
+START_TEST(test_latency)
+{
+	char label[64];
+
+	measure("inotify (no poll)", 0, 1, swaps);
+	snprintf(label, sizeof(label), "polling only, every %u ms", poll_ms);
+	measure(label, poll_ms, 0, swaps);
+}
+END_TEST
 
 int main(int argc, char **argv)
 {
-	int swaps = argc > 1 ? atoi(argv[1]) : 200;
-	unsigned poll_ms = argc > 2 ? (unsigned)atoi(argv[2]) : 1000;
-	char label[64];
+	Suite *s = suite_create("latency");
+	TCase *tc = tcase_create("latency");
+	SRunner *sr;
+	int failed;
 
-	srv_log_setup(CFG_LOG_TEXT, CFG_LOG_ERROR);
+	if (argc > 1)
+		swaps = atoi(argv[1]);
+	if (argc > 2)
+		poll_ms = (unsigned)atoi(argv[2]);
 	if (swaps < 1)
 		return 2;
-	if (measure("inotify (no poll)", 0, 1, swaps))
-		return 1;
-	snprintf(label, sizeof(label), "polling only, every %u ms", poll_ms);
-	return measure(label, poll_ms, 0, swaps);
+	srv_log_setup(CFG_LOG_TEXT, CFG_LOG_ERROR);
+	tcase_set_timeout(tc, 3600);
+	tcase_add_test(tc, test_latency);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
