@@ -2,12 +2,16 @@
 /*
  * forward.c - the batched forward pass (SPEC 1).
  *
- * For a batch of n rows the two products are BLAS calls on the whole
- * batch: the gate scores Z W^T ([n][E]) and every expert's logits
- * Z A^T ([n][E*K], experts.weight viewed as an (E*K) x d matrix).  F64
- * models use dgemm in double, F32 models sgemm in float; one row uses
- * gemv, whose call costs less.  Everything after the products is per row
- * and in double, whatever the dtype:
+ * For a batch of n rows the products are BLAS calls on the whole batch:
+ * the gate scores Z W^T ([n][E]) and every expert's logits Z A^T
+ * ([n][E*K], experts.weight viewed as an (E*K) x d matrix).  When the
+ * model holds W and A as one [E + E*K][d] matrix (struct moe_derived),
+ * a single product gives both, which saves reading and packing Z a
+ * second time and the poor speed of a GEMM only E columns wide;
+ * otherwise they are two products.  F64 models use dgemm in double, F32
+ * models sgemm in float; one row uses gemv, whose call costs less.
+ * Everything after the products is per row and in double, whatever the
+ * dtype:
  *
  *  - gate weights in the log domain: log sigma(s) is computed without
  *    overflow or cancellation, and G_i = exp(l_i - max l) / sum, so that
@@ -66,9 +70,11 @@ struct plan {
 	size_t d, e, k, ek, rows;
 	size_t dsize;
 
-	void *z;    /* [rows][d] standardized input, dtype */
-	void *sc;   /* [rows][E] gate products, dtype */
-	void *lg;   /* [rows][E*K] expert logits, dtype */
+	void *z;      /* [rows][d] standardized input, dtype */
+	void *sc;     /* [rows][ld_sc] gate products, dtype */
+	void *lg;     /* [rows][ld_lg] expert logits, dtype */
+	size_t ld_sc; /* row strides of sc and lg (elements) */
+	size_t ld_lg;
 	double *zn; /* [rows] ||z||^2 (euclidean) */
 
 	double *s;             /* [E] scores of the current row */
@@ -168,8 +174,18 @@ static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 
 	pl->rows = rows;
 	pl->z = carve(base, &at, needs_copy(pl) ? rows * pl->d * pl->dsize : 0);
-	pl->sc = carve(base, &at, rows * pl->e * pl->dsize);
-	pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
+	if (pl->dv->slopes != NULL) {
+		/* One product: each row holds E scores, then E*K logits. */
+		pl->ld_sc = pl->ld_lg = pl->e + pl->ek;
+		pl->sc = carve(base, &at, rows * pl->ld_sc * pl->dsize);
+		pl->lg =
+		    base != NULL ? (char *)pl->sc + pl->e * pl->dsize : NULL;
+	} else {
+		pl->ld_sc = pl->e;
+		pl->ld_lg = pl->ek;
+		pl->sc = carve(base, &at, rows * pl->e * pl->dsize);
+		pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
+	}
 	pl->zn = carve(base, &at, rows * sizeof(double));
 	return lay_row_buffers(pl, base, at);
 }
@@ -400,7 +416,7 @@ static int row_scores(const struct plan *pl, const void *z, size_t r)
 	int ok = 1;
 
 	for (size_t i = 0; i < e; i++) {
-		double c = param(pl, pl->sc, r * e + i), s, t, dist;
+		double c = param(pl, pl->sc, r * pl->ld_sc + i), s, t, dist;
 
 		if (g->score == MOE_SCORE_INNER) {
 			s = (c + b[i]) / tau;
@@ -436,13 +452,13 @@ static int row_logits(const struct plan *pl, size_t r, double **row)
 	int ok = 1;
 
 	if (pl->model->dtype == MOE_DTYPE_F64) {
-		out = (double *)pl->lg + r * ek;
+		out = (double *)pl->lg + r * pl->ld_lg;
 		for (size_t i = 0; i < ek; i++) {
 			out[i] += b[i];
 			ok &= isfinite(out[i]) != 0;
 		}
 	} else {
-		const float *in = (const float *)pl->lg + r * ek;
+		const float *in = (const float *)pl->lg + r * pl->ld_lg;
 
 		out = pl->lrow;
 		for (size_t i = 0; i < ek; i++) {
@@ -824,8 +840,12 @@ static int run_chunk(const struct plan *pl, const double *x, size_t r0,
 	if (prepare_rows(pl, x + r0 * pl->d, rows, &z) < 0)
 		return -1;
 
-	product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
-	product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
+	if (pl->dv->slopes != NULL) {
+		product(pl, z, rows, pl->dv->slopes, pl->e + pl->ek, pl->sc);
+	} else {
+		product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
+		product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
+	}
 
 	for (size_t r = 0; r < rows; r++) {
 		double *row;

@@ -93,12 +93,19 @@ const void *moe_tensor_data(const struct moe_model *model,
 /*
  * What moe_model_finish precomputes for the forward pass, in one
  * malloc'd block at priv->derived (the arrays follow the struct).
- * Always double, whatever the dtype.
+ * The biases and norms are double whatever the dtype.
  */
 struct moe_derived {
 	const double *gate_bias;     /* [E] */
 	const double *expert_bias;   /* [E][K] */
 	const double *gate_norm2;    /* [E], ||gate.weight[i]||^2 */
+	/*
+	 * gate.weight and experts.weight as one [E + E*K][d] matrix of the
+	 * dtype, so that one product gives scores and logits: the params
+	 * themselves when they are adjacent in memory, else a copy when it
+	 * fits in MOE_MAX_FUSED_COPY_BYTES, else NULL (two products).
+	 */
+	const void *slopes;
 };
 
 #endif

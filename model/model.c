@@ -445,20 +445,12 @@ static int check_values(const struct moe_model *model, struct moe_error *err)
 	return 0;
 }
 
-/* Fills priv->derived: biases in double and the centres' squared norms. */
-static int compute_derived(struct moe_model *model)
+/* The gate's biases and squared norms, and the experts' biases, in double. */
+static void fill_doubles(const struct moe_model *model, double *gb,
+                         double *norm2, double *eb)
 {
 	size_t d = model->n_features, e = model->n_experts;
 	size_t ek = e * model->n_classes;
-	struct moe_derived *dv;
-	double *gb, *eb, *norm2;
-
-	dv = malloc(sizeof(*dv) + (2 * e + ek) * sizeof(double));
-	if (dv == NULL)
-		return -ENOMEM;
-	gb = (double *)(dv + 1);
-	norm2 = gb + e;
-	eb = norm2 + e;
 
 	for (size_t i = 0; i < e; i++) {
 		double s = 0;
@@ -473,10 +465,45 @@ static int compute_derived(struct moe_model *model)
 	}
 	for (size_t i = 0; i < ek; i++)
 		eb[i] = value_at(model->params.expert_bias, model->dtype, i);
+}
 
+/*
+ * Fills priv->derived (struct moe_derived): the doubles, and the slopes
+ * as one matrix when they are adjacent or small enough to copy.
+ */
+static int compute_derived(struct moe_model *model)
+{
+	size_t d = model->n_features, e = model->n_experts;
+	size_t ek = e * model->n_classes, size = moe_dtype_size(model->dtype);
+	size_t gate_bytes = e * d * size, expert_bytes = ek * d * size;
+	const char *gw = model->params.gate_weight;
+	const char *ew = model->params.expert_weight;
+	int adjacent = gw + gate_bytes == ew;
+	size_t copy = 0;
+	struct moe_derived *dv;
+	double *gb;
+
+	if (!adjacent && gate_bytes + expert_bytes <= MOE_MAX_FUSED_COPY_BYTES)
+		copy = gate_bytes + expert_bytes;
+
+	dv = malloc(sizeof(*dv) + (2 * e + ek) * sizeof(double) + copy);
+	if (dv == NULL)
+		return -ENOMEM;
+	gb = (double *)(dv + 1);
+	fill_doubles(model, gb, gb + e, gb + 2 * e);
 	dv->gate_bias = gb;
-	dv->gate_norm2 = norm2;
-	dv->expert_bias = eb;
+	dv->gate_norm2 = gb + e;
+	dv->expert_bias = gb + 2 * e;
+
+	dv->slopes = adjacent ? (const void *)gw : NULL;
+	if (copy > 0) {
+		char *slopes = (char *)(gb + 2 * e + ek);
+
+		memcpy(slopes, gw, gate_bytes);
+		memcpy(slopes + gate_bytes, ew, expert_bytes);
+		dv->slopes = slopes;
+	}
+
 	free(model->priv->derived);
 	model->priv->derived = dv;
 	return 0;
@@ -500,26 +527,24 @@ int moe_model_finish(struct moe_model *model, struct moe_error *err)
 }
 
 /*
- * Gives model one owned block holding every tensor of its dtype, laid
- * out in tensor order, and points model->params into it.
+ * Gives model one owned block holding every tensor of its dtype and
+ * points model->params into it.
  */
 static int alloc_params(struct moe_model *model, int standardize)
 {
 	size_t size = moe_dtype_size(model->dtype), total = 0;
 	size_t d = model->n_features, e = model->n_experts;
 	size_t k = model->n_classes;
+	/* The slopes first and side by side: one matrix for the forward
+	 * pass's product (struct moe_derived). */
 	size_t counts[MOE_TENSOR_COUNT] = {
-	    e * d,
-	    e,
-	    e * k * d,
-	    e * k,
-	    standardize ? d : 0,
-	    standardize ? d : 0,
+	    e * d, e * k * d,           e,
+	    e * k, standardize ? d : 0, standardize ? d : 0,
 	};
 	const void **slots[MOE_TENSOR_COUNT] = {
-	    &model->params.gate_weight,   &model->params.gate_bias,
-	    &model->params.expert_weight, &model->params.expert_bias,
-	    &model->params.mean,          &model->params.scale,
+	    &model->params.gate_weight, &model->params.expert_weight,
+	    &model->params.gate_bias,   &model->params.expert_bias,
+	    &model->params.mean,        &model->params.scale,
 	};
 	char *block;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "internal.h"
 
 static char *read_file(const char *path)
 {
@@ -156,4 +157,73 @@ void tf_output_free(struct moe_output *out)
 	free(out->weights);
 	free(out->top_expert);
 	free(out->expert_probabilities);
+}
+
+/* A copy of m whose tensors lie in one block in the order of the enum,
+ * with gate.bias between the two slopes. */
+static struct moe_model *clone_apart(const struct moe_model *m)
+{
+	struct moe_model_spec spec = {
+	    .name = m->name,
+	    .dtype = m->dtype,
+	    .n_features = m->n_features,
+	    .n_experts = m->n_experts,
+	    .n_classes = m->n_classes,
+	    .gate = m->gate,
+	    .classes = (const char *const *)m->classes,
+	};
+	size_t size = moe_dtype_size(m->dtype), total = 0, at = 0;
+	const void **slots[MOE_TENSOR_COUNT];
+	struct moe_model *c = NULL;
+	struct moe_error err;
+	char *block;
+
+	ck_assert_int_eq(moe_model_new_shell(&spec, &c, &err), 0);
+	for (int t = 0; t < MOE_TENSOR_COUNT; t++)
+		total += moe_tensor_count(m, t) * size;
+	block = malloc(total);
+	ck_assert_ptr_nonnull(block);
+	c->priv->owned = block;
+	c->priv->owned_bytes = total;
+
+	slots[MOE_TENSOR_GATE_WEIGHT] = &c->params.gate_weight;
+	slots[MOE_TENSOR_GATE_BIAS] = &c->params.gate_bias;
+	slots[MOE_TENSOR_EXPERT_WEIGHT] = &c->params.expert_weight;
+	slots[MOE_TENSOR_EXPERT_BIAS] = &c->params.expert_bias;
+	slots[MOE_TENSOR_MEAN] = &c->params.mean;
+	slots[MOE_TENSOR_SCALE] = &c->params.scale;
+	for (int t = 0; t < MOE_TENSOR_COUNT; t++) {
+		size_t bytes = moe_tensor_count(m, t) * size;
+
+		if (bytes == 0)
+			continue;
+		memcpy(block + at, moe_tensor_data(m, t), bytes);
+		*slots[t] = block + at;
+		at += bytes;
+	}
+	ck_assert_int_eq(moe_model_finish(c, &err), 0);
+	return c;
+}
+
+struct moe_model *tf_relayout(struct moe_model *m, enum tf_layout layout)
+{
+	struct moe_derived *dv = m->priv->derived;
+	struct moe_model *c;
+
+	switch (layout) {
+	case TF_LAYOUT_CREATED:
+		ck_assert_ptr_eq(dv->slopes, m->params.gate_weight);
+		return m;
+	case TF_LAYOUT_APART:
+		c = clone_apart(m);
+		moe_model_free(m);
+		dv = c->priv->derived;
+		ck_assert_ptr_nonnull(dv->slopes);
+		ck_assert_ptr_ne(dv->slopes, c->params.gate_weight);
+		return c;
+	case TF_LAYOUT_TWO_PRODUCTS:
+		dv->slopes = NULL;
+		return m;
+	}
+	return m;
 }

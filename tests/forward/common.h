@@ -24,6 +24,21 @@ double *tf_doubles(const cJSON *obj, const char *key, size_t *len);
 /* The model of one reference case (fails the test on error). */
 struct moe_model *tf_case_model(const cJSON *c);
 
+/*
+ * How the forward pass gets a model's slopes (struct moe_derived): as
+ * moe_model_create lays them out (side by side, used in place), apart
+ * in memory (copied side by side by moe_model_finish), or in two
+ * products (as for models over MOE_MAX_FUSED_COPY_BYTES).
+ */
+enum tf_layout {
+	TF_LAYOUT_CREATED,
+	TF_LAYOUT_APART,
+	TF_LAYOUT_TWO_PRODUCTS,
+};
+
+/* m in another layout: a new model (m is freed) or m itself. */
+struct moe_model *tf_relayout(struct moe_model *m, enum tf_layout layout);
+
 /* Outputs for n rows of a model, all allocated; tf_output_free frees. */
 void tf_output_alloc(struct moe_output *out, const struct moe_model *m,
                      size_t n);

@@ -4,6 +4,10 @@
  * of tests/tools/forward_reference.py, hand-computed cases, numerics on
  * extreme inputs, input rejection and scratch reuse.
  *
+ * Each reference case runs with the slopes in the three layouts of
+ * enum tf_layout (one product in place, one product on a copy, two
+ * products).
+ *
  * Tolerances: each reference case carries its own (F64: 1e-11 absolute
  * plus 1e-9 relative; F32: 2e-5 absolute plus 1e-4 relative), applied as
  * |got - want| <= abs + rel * |want|.  Rows must sum to 1 within 1e-12
@@ -74,7 +78,8 @@ static void check_sums(const char *name, const struct moe_model *m,
 	}
 }
 
-static void run_reference_case(const cJSON *c, struct moe_scratch *scratch)
+static void run_reference_case(const cJSON *c, struct moe_scratch *scratch,
+                               enum tf_layout layout)
 {
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "expected");
 	const cJSON *tol = cJSON_GetObjectItemCaseSensitive(c, "tolerance");
@@ -84,7 +89,7 @@ static void run_reference_case(const cJSON *c, struct moe_scratch *scratch)
 	    cJSON_GetObjectItemCaseSensitive(tol, "abs")->valuedouble;
 	double rel_tol =
 	    cJSON_GetObjectItemCaseSensitive(tol, "rel")->valuedouble;
-	struct moe_model *m = tf_case_model(c);
+	struct moe_model *m = tf_relayout(tf_case_model(c), layout);
 	struct moe_error err = {{0}};
 	struct moe_output out;
 	double *x, *want[8];
@@ -141,7 +146,8 @@ static void run_reference_file(const char *file)
 	ck_assert_ptr_nonnull(scratch);
 	cJSON_ArrayForEach(c, cases)
 	{
-		run_reference_case(c, scratch);
+		for (int layout = 0; layout < 3; layout++)
+			run_reference_case(c, scratch, layout);
 		count++;
 	}
 	ck_assert_int_gt(count, 10);
