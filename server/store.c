@@ -514,6 +514,7 @@ static int status_fill(struct srv_store *store, struct srv_slot *slot,
 {
 	struct version *v = slot_acquire(store, slot);
 	int presence = atomic_load(&slot->presence);
+	int short_of_memory;
 
 	snprintf(st->name, sizeof(st->name), "%s", slot->name);
 	st->version = v ? &v->pub : NULL;
@@ -531,8 +532,10 @@ static int status_fill(struct srv_store *store, struct srv_slot *slot,
 	st->file = slot->file ? strdup(slot->file) : NULL;
 	st->last_error = slot->last_error ? strdup(slot->last_error) : NULL;
 	st->last_error_at = slot->last_error_at;
+	short_of_memory =
+	    (slot->file && !st->file) || (slot->last_error && !st->last_error);
 	pthread_mutex_unlock(&store->meta_lock);
-	if ((slot->file && !st->file) || (slot->last_error && !st->last_error))
+	if (short_of_memory)
 		return -ENOMEM;
 
 	if (v) {

@@ -51,6 +51,7 @@ struct storm {
 	atomic_uint window; /* odd while the model is deleted */
 
 	atomic_long served, mismatches, unmapped, absent, failed;
+	atomic_long status_reads, bad_status;
 	atomic_long max_alive; /* versions in memory, most seen */
 };
 
@@ -101,6 +102,32 @@ static void *client(void *arg)
 		atomic_fetch_add(&s->served, 1);
 	}
 	moe_scratch_free(scratch);
+	return NULL;
+}
+
+/* A status page reader (what /metrics and /v1/models do), checking that
+ * each copy is consistent with itself. */
+static void *status_reader(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		struct srv_model_status *st;
+		int n = srv_store_status(s->store, &st);
+
+		ck_assert_int_ge(n, 0);
+		for (int i = 0; i < n; i++) {
+			int available = st[i].state == SRV_MODEL_AVAILABLE;
+
+			if (available != (st[i].version != NULL) ||
+			    (available && !st[i].expert_weight_sum) ||
+			    strcmp(st[i].name, "m") != 0)
+				atomic_fetch_add(&s->bad_status, 1);
+		}
+		srv_store_status_free(st, (size_t)n);
+		atomic_fetch_add(&s->status_reads, 1);
+		rt_sleep_ms(0.2);
+	}
 	return NULL;
 }
 
@@ -190,7 +217,7 @@ static void storm_run(const char *file, int mapped, int want_swaps)
 {
 	static struct storm s;
 	struct srv_store_counts c;
-	pthread_t t[CLIENTS];
+	pthread_t t[CLIENTS], reader;
 	char dir[4096];
 	uint64_t number = 1, rng = 42;
 	char cur = 'a';
@@ -208,6 +235,7 @@ static void storm_run(const char *file, int mapped, int want_swaps)
 	ck_assert_int_eq(srv_store_watch_ms(s.store, 20, 1), 0);
 	for (int i = 0; i < CLIENTS; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, client, &s), 0);
+	ck_assert_int_eq(pthread_create(&reader, NULL, status_reader, &s), 0);
 
 	t0 = rt_now_ms();
 	for (int i = 0; swaps < want_swaps; i++, ops++) {
@@ -231,6 +259,7 @@ static void storm_run(const char *file, int mapped, int want_swaps)
 	atomic_store(&s.stop, 1);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(t[i], NULL);
+	pthread_join(reader, NULL);
 
 	ck_assert_int_eq(srv_store_counts(s.store, "m", &c), 0);
 	printf("storm %s: %d ops in %.0f ms: %d swaps, %d bad files rejected; "
@@ -247,6 +276,8 @@ static void storm_run(const char *file, int mapped, int want_swaps)
 	ck_assert_int_eq(atomic_load(&s.mismatches), 0);
 	ck_assert_int_eq(atomic_load(&s.unmapped), 0);
 	ck_assert_int_eq(atomic_load(&s.failed), 0);
+	ck_assert_int_gt(atomic_load(&s.status_reads), 0);
+	ck_assert_int_eq(atomic_load(&s.bad_status), 0);
 	ck_assert_int_gt(atomic_load(&s.served), ops);
 	ck_assert_uint_le(c.max_alive, 2);
 	ck_assert_int_le(atomic_load(&s.max_alive), 2);
