@@ -48,7 +48,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
+#include <linux/limits.h> /* PATH_MAX (model/ has a limits.h) */
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -1245,6 +1245,10 @@ int srv_store_watch_ms(struct srv_store *store, unsigned poll_ms,
 
 int srv_store_watch(struct srv_store *store, unsigned poll_interval)
 {
+	unsigned most = ~0U / 1000U; /* seconds that fit in ms */
+
+	if (poll_interval > most)
+		poll_interval = most;
 	return srv_store_watch_ms(store, poll_interval * 1000U, 1);
 }
 
