@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,8 +159,7 @@ static void event_take(struct srv_watcher *w, const struct inotify_event *ev,
 /* Read every pending event; the fd is non-blocking. */
 static void events_read(struct srv_watcher *w, int64_t now)
 {
-	char buf[8192]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	alignas(struct inotify_event) char buf[8192];
 
 	for (;;) {
 		ssize_t n = read(w->inotify_fd, buf, sizeof(buf));
