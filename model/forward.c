@@ -22,10 +22,12 @@
  *    norms): those entries are recomputed as a sum of squared differences;
  *  - a row whose scores or logits came out non-finite (inputs near
  *    1e200 overflow double products; near 1e20 they overflow float) is
- *    recomputed alone in long double, whose range (1e4932 on x86 and
- *    aarch64) holds any product of finite doubles, and then reduced to
- *    shifted log values that fit in double.  So every finite input gives
- *    finite outputs.
+ *    recomputed alone in long double, whose range (1e4932 in the x87
+ *    format of x86-64 and the binary128 of aarch64) holds any product of
+ *    finite doubles, and then reduced to shifted log values that fit in
+ *    double.  So every finite input gives finite outputs.  This relies on
+ *    that range: where long double is only a double (and under valgrind,
+ *    which computes long double as double) such rows come out NaN.
  *
  * All memory comes from the caller's scratch, which grows and is reused:
  * a steady stream of batches allocates nothing.
