@@ -3,12 +3,15 @@
  * latency.c - how long a published file takes to be in service: from
  * the rename(2) that publishes it to the first srv_store_acquire that
  * returns the new version, over many swaps, with inotify and with
- * polling alone.  Prints p50, p99 and the maximum.
+ * polling alone.  Prints p50, p99 and the maximum; and what one
+ * acquire and release costs, with one thread and with two.
  *
  * Usage: reload_latency [SWAPS [POLL_MS]]   (defaults 200 and 1000)
  * It runs as a Check test so that the helpers of reload_util.c work.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,51 @@ static void measure(const char *label, unsigned poll_ms, int use_inotify,
 	free(ms);
 }
 
+struct spin {
+	struct srv_store *store;
+	long rounds;
+	atomic_long failed;
+};
+
+static void *acquire_loop(void *arg)
+{
+	struct spin *sp = arg;
+	struct srv_version *v;
+
+	/* no ck_assert in the loop: each records a mark point */
+	for (long i = 0; i < sp->rounds; i++) {
+		if (srv_store_acquire(sp->store, "m", &v, NULL, 0) < 0)
+			atomic_fetch_add(&sp->failed, 1);
+		else
+			srv_version_release(v);
+	}
+	return NULL;
+}
+
+/* ns per acquire and release, each of threads doing rounds of them. */
+static void acquire_cost(int threads, long rounds)
+{
+	struct spin sp = {NULL, rounds, 0};
+	pthread_t t[2];
+	char dir[4096];
+	double t0, ns;
+
+	rt_tmpdir(dir, sizeof(dir));
+	rt_publish_data(dir, "m.json", "va.json");
+	ck_assert_int_eq(srv_store_open(dir, &sp.store), 0);
+	t0 = rt_now_ms();
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, acquire_loop, &sp);
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	ns = (rt_now_ms() - t0) * 1e6 / (double)rounds;
+	ck_assert_int_eq(atomic_load(&sp.failed), 0);
+	printf("acquire + release, %d thread(s): %.1f ns a pair per thread\n",
+	       threads, ns);
+	srv_store_close(sp.store);
+	rt_rmtree(dir);
+}
+
 static int swaps = 200;
 static unsigned poll_ms = 1000;
 
@@ -82,6 +130,8 @@ START_TEST(test_latency)
 {
 	char label[64];
 
+	acquire_cost(1, 10000000);
+	acquire_cost(2, 10000000);
 	measure("inotify (no poll)", 0, 1, swaps);
 	snprintf(label, sizeof(label), "polling only, every %u ms", poll_ms);
 	measure(label, poll_ms, 0, swaps);
