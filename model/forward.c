@@ -872,6 +872,8 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
 	struct plan pl;
 	int r;
 
+	if (out == NULL || out->probabilities == NULL)
+		return moe_fail(err, -EINVAL, "no array for the probabilities");
 	if (n == 0)
 		return 0;
 

@@ -433,6 +433,10 @@ START_TEST(test_rejects_non_finite)
 	ck_assert_str_eq(err.message, "row 1, column 0: not a finite number");
 	x[3] = 3;
 	ck_assert_int_eq(moe_forward(m, x, 3, scratch, &out, &err), 0);
+	out.probabilities = NULL;
+	ck_assert_int_eq(moe_forward(m, x, 3, scratch, &out, &err), -EINVAL);
+	ck_assert_str_eq(err.message, "no array for the probabilities");
+	out.probabilities = p;
 	ck_assert_int_eq(moe_forward(m, x, 0, scratch, &out, &err), 0);
 	moe_scratch_free(scratch);
 	moe_model_free(m);
