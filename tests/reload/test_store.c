@@ -857,6 +857,43 @@ START_TEST(test_watch_burst_one_load)
 }
 END_TEST
 
+/* A rewrite in place that leaves size and mtime as they were (same
+ * length, within one timestamp tick, or mtime put back): only inotify's
+ * close-after-write can tell, and it must. */
+START_TEST(test_watch_same_stat_rewrite)
+{
+	struct srv_version *v;
+	struct srv_store *store;
+	struct stat before;
+	struct timespec keep[2];
+	char path[4096], digest[65];
+	size_t len;
+	char *bytes = rt_read(rt_data("va.json"), &len);
+
+	rt_publish(dir, "m.json", bytes, len);
+	path_of("m.json", path, sizeof(path));
+	ck_assert_int_eq(stat(path, &before), 0);
+	store = open_store();
+	ck_assert_int_eq(srv_store_watch_ms(store, 0, 1), 0);
+
+	memcpy(strstr(bytes, "version A"), "version Z", 9);
+	rt_overwrite(dir, "m.json", bytes, len);
+	keep[0] = before.st_atim;
+	keep[1] = before.st_mtim;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, keep, 0), 0);
+	ck_assert_msg(wait_number(store, "m", 2, 2000), "no swap seen");
+
+	ck_assert_int_eq(srv_store_acquire(store, "m", &v, NULL, 0), 0);
+	rt_sha256sum(path, digest);
+	ck_assert_str_eq(v->model->digest, digest);
+	ck_assert_str_ne(digest, ex.digest_a_json);
+	ck_assert_int_eq(rt_matches(v->model, &ex, 'a', scratch), 1);
+	srv_version_release(v);
+	free(bytes);
+	srv_store_close(store);
+}
+END_TEST
+
 /* A Kubernetes ConfigMap: m.json -> ..data/m.json, ..data -> ..v1; the
  * update swaps ..data to ..v2.  Polling alone must see it. */
 START_TEST(test_poll_symlink_swap)
@@ -968,6 +1005,7 @@ static Suite *store_suite(void)
 	tcase_add_test(watch, test_watch_rename_over);
 	tcase_add_test(watch, test_watch_inplace_slow_writer);
 	tcase_add_test(watch, test_watch_burst_one_load);
+	tcase_add_test(watch, test_watch_same_stat_rewrite);
 	tcase_add_test(watch, test_poll_symlink_swap);
 	tcase_add_test(watch, test_close_is_prompt);
 	tcase_add_test(watch, test_directory_removed_and_back);
