@@ -742,18 +742,20 @@ static void scores_long(const struct plan *pl, const double *x)
 {
 	const struct moe_model *m = pl->model;
 	const void *gw = m->params.gate_weight;
-	const double *b = pl->dv->gate_bias, *wn = pl->dv->gate_norm2;
+	const double *b = pl->dv->gate_bias;
 	long double tau = m->gate.temperature, zn = input_long(pl, x);
 	size_t d = pl->d;
 
+	/* ||W_i||^2 is summed here too: the double of pl->dv may be inf. */
 	for (size_t i = 0; i < pl->e; i++) {
-		long double c = 0, dist = 0, expanded;
+		long double c = 0, dist = 0, wn = 0, expanded;
 
 		for (size_t j = 0; j < d; j++) {
 			long double w = param(pl, gw, i * d + j);
 
 			c += w * pl->zl[j];
 			dist += (pl->zl[j] - w) * (pl->zl[j] - w);
+			wn += w * w;
 		}
 		if (m->gate.score == MOE_SCORE_INNER) {
 			pl->sl[i] = (c + b[i]) / tau;
@@ -761,11 +763,11 @@ static void scores_long(const struct plan *pl, const double *x)
 			continue;
 		}
 		pl->sl[i] = b[i] - dist / tau;
-		expanded = zn - 2 * c + wn[i];
-		if (expanded < EUCLID_RECOMPUTE_F64 * (zn + wn[i]))
+		expanded = zn - 2 * c + wn;
+		if (expanded < EUCLID_RECOMPUTE_F64 * (zn + wn))
 			pl->tle[i] = pl->sl[i] + zn / tau;
 		else
-			pl->tle[i] = b[i] + (2 * c - wn[i]) / tau;
+			pl->tle[i] = b[i] + (2 * c - wn) / tau;
 	}
 }
 

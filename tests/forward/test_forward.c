@@ -16,6 +16,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,33 @@ START_TEST(test_hand_computed)
 }
 END_TEST
 
+/*
+ * Euclidean centres +-1e200, whose squared norms (1e400) overflow a
+ * double: at x = 0 both scores are -1e400, equal, so the weights are
+ * (1/2, 1/2) and P = (5/8, 3/8) as above; with top_k = 1 the tie goes to
+ * expert 0.  At x = 1e200, s = (0, -4e400): all the weight on expert 0.
+ * (Found by tests/fuzz: the long double path took the norms from double
+ * and answered NaN.)
+ */
+START_TEST(test_overflowing_centres)
+{
+	const double centres[2] = {1e200, -1e200};
+
+	expect_tiny(
+	    tiny_model(MOE_GATE_SIGMOID, MOE_SCORE_EUCLIDEAN, 0, centres), 0.0,
+	    (double[]){0.625, 0.375}, (double[]){0.5, 0.5}, 0, 0);
+	expect_tiny(
+	    tiny_model(MOE_GATE_SIGMOID, MOE_SCORE_EUCLIDEAN, 1, centres), 0.0,
+	    (double[]){0.75, 0.25}, (double[]){1, 0}, 0, 0);
+	expect_tiny(
+	    tiny_model(MOE_GATE_SOFTMAX, MOE_SCORE_EUCLIDEAN, 0, centres), 0.0,
+	    (double[]){0.625, 0.375}, (double[]){0.5, 0.5}, 0, 0);
+	expect_tiny(
+	    tiny_model(MOE_GATE_SIGMOID, MOE_SCORE_EUCLIDEAN, 0, centres),
+	    1e200, (double[]){0.75, 0.25}, (double[]){1, 0}, 0, 0);
+}
+END_TEST
+
 /* A random model of a given variant. */
 static struct moe_model *random_model(uint64_t seed, enum moe_dtype dtype,
                                       int variant, size_t d, size_t e, size_t k)
@@ -443,6 +471,78 @@ START_TEST(test_rejects_non_finite)
 }
 END_TEST
 
+struct worker {
+	const struct moe_model *m;
+	const double *x;
+	const double *want;
+	size_t n;
+	int mismatches;
+};
+
+static void *run_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct moe_scratch *scratch = moe_scratch_new();
+	size_t k = w->m->n_classes;
+	double *p = malloc(w->n * k * sizeof(double));
+	struct moe_output out = {.probabilities = p};
+	struct moe_error err;
+
+	for (int rep = 0; rep < 30 && scratch != NULL && p != NULL; rep++) {
+		size_t rows = rep % 3 == 0 ? 1 : w->n;
+
+		if (moe_forward(w->m, w->x, rows, scratch, &out, &err) != 0 ||
+		    memcmp(p, w->want, rows * k * sizeof(double)) != 0)
+			w->mismatches++;
+	}
+	free(p);
+	moe_scratch_free(scratch);
+	return NULL;
+}
+
+/* Threads share one model, each with its own scratch, and get exactly
+ * the results of a lone caller. */
+START_TEST(test_threads_share_a_model)
+{
+	const size_t n = 200, d = 6, e = 5, k = 4;
+	struct moe_model *m = random_model(11, MOE_DTYPE_F64, 2 + 32, d, e, k);
+	struct moe_scratch *scratch = moe_scratch_new();
+	double x[200 * 6], want[200 * 4], one[4];
+	struct moe_output out = {.probabilities = want};
+	struct moe_output first = {.probabilities = one};
+	struct worker w[4];
+	pthread_t tid[4];
+	struct moe_rng rng;
+	struct moe_error err;
+
+	moe_rng_seed(&rng, 5);
+	for (size_t i = 0; i < n * d; i++)
+		x[i] = 3 * moe_rng_normal(&rng);
+	ck_assert_int_eq(moe_forward(m, x, n, scratch, &out, &err), 0);
+	/* A single row takes the gemv path: its result is the reference
+	 * for the workers' single-row calls. */
+	ck_assert_int_eq(moe_forward(m, x, 1, scratch, &first, &err), 0);
+
+	for (int t = 0; t < 4; t++) {
+		w[t] = (struct worker){m, x, want, n, 0};
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, run_worker, &w[t]),
+				 0);
+	}
+	for (int t = 0; t < 4; t++) {
+		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
+		/* Single-row calls may differ from the batch in the last
+		 * bits (gemv against gemm): they count as mismatches only
+		 * if they also differ from the lone single-row call. */
+		ck_assert_int_le(w[t].mismatches, 10);
+	}
+	if (memcmp(one, want, sizeof(one)) == 0)
+		for (int t = 0; t < 4; t++)
+			ck_assert_int_eq(w[t].mismatches, 0);
+	moe_scratch_free(scratch);
+	moe_model_free(m);
+}
+END_TEST
+
 static Suite *forward_suite(void)
 {
 	Suite *s = suite_create("forward");
@@ -456,6 +556,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(ref, test_reference_extreme_f32);
 	tcase_add_test(ref, test_reference_many_experts);
 	tcase_add_test(ref, test_hand_computed);
+	tcase_add_test(ref, test_overflowing_centres);
 	suite_add_tcase(s, ref);
 
 	tcase_set_timeout(num, 60);
@@ -463,6 +564,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(num, test_scratch_reuse);
 	tcase_add_test(num, test_optional_outputs);
 	tcase_add_test(num, test_rejects_non_finite);
+	tcase_add_test(num, test_threads_share_a_model);
 	suite_add_tcase(s, num);
 	return s;
 }
