@@ -840,7 +840,6 @@ START_TEST(test_watch_burst_one_load)
 			rt_overwrite(dir, "m.json", b, lb);
 		else
 			rt_overwrite(dir, "m.json", a, la);
-		rt_sleep_ms(5);
 	}
 	rt_publish(dir, "m.json", b, lb);
 	ck_assert_msg(wait_number(store, "m", 2, 2000), "no swap seen");
