@@ -231,6 +231,12 @@ static void render_model_versions(FILE *f, struct srv_model_status *st,
 		model_sample(f, "sigmoe_model_version", st[i].name, NULL,
 		             st[i].version ? (double)st[i].version->number : 0);
 
+	family(f, "sigmoe_model_available", "gauge",
+	       "1 when a version of the model is in service, else 0.");
+	for (i = 0; i < n; i++)
+		model_sample(f, "sigmoe_model_available", st[i].name, NULL,
+		             st[i].version ? 1 : 0);
+
 	family(f, "sigmoe_model_info", "gauge",
 	       "The version in service: file digest and gate (always 1).");
 	for (i = 0; i < n; i++) {
