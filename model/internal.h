@@ -102,8 +102,10 @@ struct moe_derived {
 	/*
 	 * gate.weight and experts.weight as one [E + E*K][d] matrix of the
 	 * dtype, so that one product gives scores and logits: the params
-	 * themselves when they are adjacent in memory, else a copy when it
-	 * fits in MOE_MAX_FUSED_COPY_BYTES, else NULL (two products).
+	 * themselves when they are adjacent in memory (the loaders and
+	 * writers lay them out so), else a copy when the model is not
+	 * mapped and the copy fits in MOE_MAX_FUSED_COPY_BYTES, else NULL
+	 * (two products).
 	 */
 	const void *slopes;
 };

@@ -657,7 +657,11 @@ static int read_experts(struct fill *fill, const cJSON *array, size_t e,
 	return 0;
 }
 
-/* Both passes over the parameters, in the block's order. */
+/*
+ * Both passes over the parameters, in the block's order: gate.weight right
+ * before experts.weight, so that the forward pass multiplies both in one
+ * product without a copy (see struct moe_derived).
+ */
 static int read_parameters(const struct jfile *jf, struct fill *fill,
                            struct moe_error *err)
 {
@@ -669,9 +673,9 @@ static int read_parameters(const struct jfile *jf, struct fill *fill,
 	rc = read_matrix(fill, jf->gate[G_WEIGHT], e, d, "gate.weight", "rows",
 	                 err);
 	if (rc == 0)
-		rc = read_vector(fill, jf->gate[G_BIAS], e, "gate.bias", err);
-	if (rc == 0)
 		rc = read_experts(fill, jf->experts[P_FIRST], e, k, d, err);
+	if (rc == 0)
+		rc = read_vector(fill, jf->gate[G_BIAS], e, "gate.bias", err);
 	if (rc == 0)
 		rc = read_matrix(fill, jf->experts[P_SECOND], e, k,
 		                 "experts.bias", "experts", err);
@@ -692,10 +696,10 @@ static void point_params(struct moe_model *m, char *block, int standardize)
 
 	m->params.gate_weight = block;
 	block += e * d * size;
-	m->params.gate_bias = block;
-	block += e * size;
 	m->params.expert_weight = block;
 	block += e * k * d * size;
+	m->params.gate_bias = block;
+	block += e * size;
 	m->params.expert_bias = block;
 	block += e * k * size;
 	if (standardize) {

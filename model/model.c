@@ -483,7 +483,9 @@ static int compute_derived(struct moe_model *model)
 	struct moe_derived *dv;
 	double *gb;
 
-	if (!adjacent && gate_bytes + expert_bytes <= MOE_MAX_FUSED_COPY_BYTES)
+	/* A mapped file is never copied: it gets two products instead. */
+	if (!adjacent && !model->mapped &&
+	    gate_bytes + expert_bytes <= MOE_MAX_FUSED_COPY_BYTES)
 		copy = gate_bytes + expert_bytes;
 
 	dv = malloc(sizeof(*dv) + (2 * e + ek) * sizeof(double) + copy);

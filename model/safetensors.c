@@ -42,6 +42,16 @@ static const char *const tensor_names[N_TENSORS] = {
 };
 static const size_t tensor_rank[N_TENSORS] = {2, 1, 3, 2, 1, 1};
 
+/*
+ * The order of the tensors' bytes, in written files and in the block of
+ * copied tensors: gate.weight right before experts.weight, so that the
+ * forward pass multiplies both in one product, straight from the mapping
+ * (see struct moe_derived).  Mean and scale, optional, come last.
+ */
+static const enum tensor_id layout_order[N_TENSORS] = {
+    GATE_WEIGHT, EXPERT_WEIGHT, GATE_BIAS, EXPERT_BIAS, MEAN, SCALE,
+};
+
 enum meta_key {
 	M_CLASSES,
 	M_DESCRIPTION,
@@ -579,7 +589,7 @@ static size_t round8(size_t n)
 static int place_params(const struct stfile *st, struct moe_model *m,
                         int borrow, struct moe_error *err)
 {
-	size_t size = moe_dtype_size(m->dtype), bytes = 0, at = 0, i;
+	size_t size = moe_dtype_size(m->dtype), bytes = 0, at = 0, i, j;
 	int in_place[N_TENSORS] = {0};
 	char *block;
 
@@ -602,18 +612,19 @@ static int place_params(const struct stfile *st, struct moe_model *m,
 	m->priv->owned = block;
 	m->priv->owned_bytes = bytes;
 
-	for (i = 0; i < N_TENSORS; i++) {
-		const unsigned char *src = st->area + st->t[i].begin;
-		size_t n = st->t[i].count * size;
+	for (j = 0; j < N_TENSORS; j++) {
+		enum tensor_id id = layout_order[j];
+		const unsigned char *src = st->area + st->t[id].begin;
+		size_t n = st->t[id].count * size;
 
-		if (st->t[i].entry == NULL)
+		if (st->t[id].entry == NULL)
 			continue;
-		if (in_place[i]) {
-			*param_slot(m, (enum tensor_id)i) = src;
+		if (in_place[id]) {
+			*param_slot(m, id) = src;
 			continue;
 		}
 		memcpy(block + at, src, n);
-		*param_slot(m, (enum tensor_id)i) = block + at;
+		*param_slot(m, id) = block + at;
 		at += round8(n);
 	}
 	return 0;
@@ -798,13 +809,14 @@ static size_t element_count(const size_t *shape, size_t rank)
 static void put_header(struct moe_buf *buf, const struct moe_model *m)
 {
 	const void *arrays[N_TENSORS];
-	size_t shapes[N_TENSORS][3], n, at = 0, i, j;
+	size_t shapes[N_TENSORS][3], n, at = 0, j, k;
 	size_t size = moe_dtype_size(m->dtype);
 	char text[96];
 
 	n = model_tensors(m, arrays, shapes);
 	put_metadata(buf, m);
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < n; k++) {
+		enum tensor_id i = layout_order[k];
 		size_t bytes = element_count(shapes[i], tensor_rank[i]) * size;
 
 		moe_buf_put(buf, ",", 1);
@@ -832,13 +844,16 @@ static void put_header(struct moe_buf *buf, const struct moe_model *m)
 static void put_data(struct moe_buf *buf, const struct moe_model *m)
 {
 	const void *arrays[N_TENSORS];
-	size_t shapes[N_TENSORS][3], n, i;
+	size_t shapes[N_TENSORS][3], n, k;
 	size_t size = moe_dtype_size(m->dtype);
 
 	n = model_tensors(m, arrays, shapes);
-	for (i = 0; i < n; i++)
+	for (k = 0; k < n; k++) {
+		enum tensor_id i = layout_order[k];
+
 		moe_buf_put(buf, arrays[i],
 		            element_count(shapes[i], tensor_rank[i]) * size);
+	}
 }
 
 int moe_st_write(const struct moe_model *model, struct moe_buf *buf,
