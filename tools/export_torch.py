@@ -33,7 +33,9 @@ import struct
 import torch
 
 _DTYPES = {"F64": torch.float64, "F32": torch.float32}
-_TENSOR_ORDER = ("gate.weight", "gate.bias", "experts.weight",
+# gate.weight right before experts.weight: sigmoed then multiplies both in
+# one product straight from the mapped file.
+_TENSOR_ORDER = ("gate.weight", "experts.weight", "gate.bias",
                  "experts.bias", "standardize.mean", "standardize.scale")
 
 
