@@ -3,7 +3,7 @@
  * config.c - the daemon's settings from flags, environment and a file.
  *
  * One table describes every setting: its key, its type and its bounds
- * (the defaults come from model/limits.h, the --help text repeats them
+ * (the defaults come from model/moe_limits.h, the --help text repeats them
  * for people; tests check that it names every key).  The flag
  * (--max-body-bytes) and the variable (SIGMOED_MAX_BODY_BYTES) are spelled from
  * the key, so the three stay in step.  cfg_load applies the sources from the

@@ -5,7 +5,7 @@
  * Each setting has one key, spelled three ways: a flag (--max-body-bytes),
  * an environment variable (SIGMOED_MAX_BODY_BYTES) and a config file key
  * (max_body_bytes).  Flags win over the environment, which wins over the
- * file, which wins over the defaults of model/limits.h.  cfg_load() does
+ * file, which wins over the defaults of model/moe_limits.h.  cfg_load() does
  * all of that and validates the result; the rest of the daemon only reads
  * a finished struct cfg_settings.
  */
@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "../model/limits.h"
+#include "../model/moe_limits.h"
 
 enum cfg_log_format { CFG_LOG_TEXT = 0, CFG_LOG_JSON };
 enum cfg_log_level {

@@ -58,7 +58,7 @@ struct moe_dataset {
  * moe_csv_read - read path into a new dataset.
  * Errors name the file, line and column: "data.csv:14: column
  * petal_width: 'abc' is not a number".  Returns 0, -ENOENT, -EIO,
- * -EINVAL, -E2BIG (a limit of limits.h) or -ENOMEM; *out is set only on
+ * -EINVAL, -E2BIG (a limit of moe_limits.h) or -ENOMEM; *out is set only on
  * success and is freed with moe_dataset_free().
  */
 int moe_csv_read(const char *path, const struct moe_csv_options *opts,

@@ -10,7 +10,7 @@
  * Conventions, for every function here:
  *  - a function that can fail returns 0 on success or a negative errno
  *    (-EINVAL bad input or file, -ENOMEM, -EIO, -ENOENT, -E2BIG over a
- *    limit of limits.h) and, when err is not NULL, writes one sentence
+ *    limit of moe_limits.h) and, when err is not NULL, writes one sentence
  *    into err->message naming what is wrong and where;
  *  - the library never logs, never exits and never aborts on bad input;
  *  - a loaded model is immutable: any number of threads may run the
@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "moe_limits.h"
 
 #define SIGMOE_FORMAT_NAME    "sigmoe-model"
 #define SIGMOE_FORMAT_VERSION 1
@@ -172,7 +172,7 @@ int moe_model_save(const struct moe_model *model, const char *path,
 /*
  * moe_model_serialize - the bytes moe_model_save would write, in a new
  * malloc'd buffer that the caller frees.  Returns 0, -ENOMEM, or -E2BIG
- * when the file would be over a limit of limits.h that its reader
+ * when the file would be over a limit of moe_limits.h that its reader
  * enforces (MOE_MAX_JSON_MODEL_BYTES for JSON).
  */
 int moe_model_serialize(const struct moe_model *model, enum moe_format fmt,

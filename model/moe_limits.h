@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * limits.h - every compile-time limit of sigmoe, in one place.
+ * moe_limits.h - every compile-time limit of sigmoe, in one place.
  *
  * Anything that grows from input (a model file, a request body, a CSV
  * file, a config file) is bounded by a constant here or by a setting in
