@@ -19,14 +19,15 @@ LISTENING = re.compile(r"listening on http://([0-9.]+:[0-9]+)")
 class Daemon:
     """sigmoed serving models_dir; use as a context manager."""
 
-    def __init__(self, exe, models_dir, *args, env=None):
+    def __init__(self, exe, models_dir, *args, env=None, wrapper=()):
         self.exe, self.models_dir, self.args = exe, models_dir, args
-        self.env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **(env or {}))
+        self.wrapper = list(wrapper)      # e.g. strace and its options
+        self.env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})}
         self.log, self.url, self.proc = [], None, None
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            [self.exe, "--listen", "127.0.0.1:0", "--models",
+            self.wrapper + [self.exe, "--listen", "127.0.0.1:0", "--models",
              self.models_dir, "--threads", "2", *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, env=self.env)
@@ -48,8 +49,16 @@ class Daemon:
                 self.url = "http://" + m.group(1)
                 found.set()
 
+    def daemon_pid(self):
+        """The pid of sigmoed itself: the child of the wrapper, if any."""
+        if not self.wrapper:
+            return self.proc.pid
+        path = f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
+        with open(path) as f:
+            return int(f.read().split()[0])
+
     def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGTERM)
+        os.kill(self.daemon_pid(), signal.SIGTERM)
         try:
             status = self.proc.wait(15)
         except subprocess.TimeoutExpired:
