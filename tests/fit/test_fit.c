@@ -370,7 +370,7 @@ START_TEST(test_recovers_known_model)
 	opts.standardize = 0;
 	opts.restarts = 5;
 	opts.max_iter = 1000;
-	opts.tol = 1e-10;
+	opts.tol = 1e-8;
 	ck_assert_msg(moe_fit(&data, &opts, &fit, &rep, &err) == 0, "%s",
 	              err.message);
 
