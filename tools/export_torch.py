@@ -23,7 +23,10 @@ the tensors and metadata that sigmoe_tensors() returns.
 Run as a script, it exports a random model:
     tools/export_torch.py OUT.safetensors [--d 4 --experts 3 --classes 3
         --gate sigmoid --score euclidean --temperature 1 --top-k 0
-        --dtype F64 --seed 0]
+        --dtype F64 --standardize --seed 0]
+
+tests/deploy/test_export_torch.py serves such exports with sigmoed and
+compares its answers with this module's forward pass.
 """
 
 import argparse
