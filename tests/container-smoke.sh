@@ -152,13 +152,15 @@ expect 404 "an unknown model" || true
 # Metrics: the requests above are counted, and the models are served.
 request GET /metrics
 expect 200 "GET /metrics" || true
-checks=$((checks + 1))
-if ! grep -q '^sigmoe_requests_total{endpoint="/v1/models/{name}/predict",code="200"} [1-9]' "$tmp/body" ||
-	! grep -q '^sigmoe_instances_total{model="iris"} [1-9]' "$tmp/body" ||
-	! grep -q '^sigmoe_model_version{model="iris"} [1-9]' "$tmp/body" ||
-	! grep -q '^sigmoe_build_info{' "$tmp/body"; then
-	fail "/metrics lacks the expected samples"
-fi
+for sample in \
+	'sigmoe_requests_total{endpoint="/v1/models/{name}/predict",code="200"} [1-9]' \
+	'sigmoe_instances_total{model="iris"} [1-9]' \
+	'sigmoe_model_version{model="iris"} [1-9]' \
+	'sigmoe_model_available{model="iris"} 1' \
+	'sigmoe_build_info{version="'; do
+	checks=$((checks + 1))
+	grep -q "^$sample" "$tmp/body" || fail "/metrics has no $sample"
+done
 
 echo "container-smoke: $checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The Kubernetes manifests of deploy/kubernetes/ against the Kubernetes
-# OpenAPI schemas (k8s-schema.js), and the same checker against
-# tests/data/deploy/bad-manifests.yaml, whose four mistakes it must all
-# report.  The npm packages are installed with `npm ci` from the
+# OpenAPI schemas (k8s-schema.js), deploy/compose.yaml against the Compose
+# Specification's schema (compose-schema.js), and both checkers against
+# tests/data/deploy/bad-*.yaml, whose mistakes they must all report.
+# The npm packages are installed with `npm ci` from the
 # committed package-lock.json into WORKDIR (a folder of the build
 # directory), once.  Skips (77) without node and npm, or when npm cannot
 # reach its registry.
 # Usage: k8s-schema.sh SOURCE_ROOT WORKDIR
 set -eu
-root=${1:?usage: k8s-schema.sh SOURCE_ROOT WORKDIR}
-work=${2:?usage: k8s-schema.sh SOURCE_ROOT WORKDIR}
+root=${1:?usage: schemas.sh SOURCE_ROOT WORKDIR}
+work=${2:?usage: schemas.sh SOURCE_ROOT WORKDIR}
 here=$root/tests/deploy
 for t in node npm; do
 	command -v $t >/dev/null || { echo "no $t: skipped"; exit 77; }
@@ -48,4 +49,18 @@ for expected in \
 	esac
 done
 [ $status -eq 0 ] && echo "bad-manifests.yaml: the 4 mistakes reported"
+
+node "$here/compose-schema.js" "$work/node_modules" "$root/deploy/compose.yaml"
+out=$(node "$here/compose-schema.js" "$work/node_modules" \
+	"$root/tests/data/deploy/bad-compose.yaml") &&
+	{ echo "bad-compose.yaml passed the schema check"; exit 1; }
+for expected in \
+	'/services/sigmoed: must NOT have additional properties {"additionalProperty":"stop_grace_periode"}' \
+	"/services/sigmoed/read_only: must be boolean"; do
+	case $out in
+	*"$expected"*) ;;
+	*) echo "not reported: $expected"; status=1 ;;
+	esac
+done
+[ $status -eq 0 ] && echo "bad-compose.yaml: the 2 mistakes reported"
 exit $status
