@@ -21,7 +21,8 @@ mkdir -p "$work"
 if ! cmp -s "$here/package-lock.json" "$work/package-lock.json" ||
 	[ ! -d "$work/node_modules/kubernetes-models" ]; then
 	cp "$here/package.json" "$here/package-lock.json" "$work/"
-	if ! (cd "$work" && npm ci --no-audit --no-fund --loglevel=error); then
+	if ! (cd "$work" && timeout 90 npm ci --no-audit --no-fund \
+		--loglevel=error --fetch-retries=1 --fetch-timeout=20000); then
 		rm -f "$work/package-lock.json"
 		echo "npm ci failed (no registry?): skipped"
 		exit 77
