@@ -143,8 +143,8 @@ class Unit(unittest.TestCase):
         os.mkdir(models)
         for name in ("iris.json", "wine.json"):
             shutil.copy(os.path.join(ROOT, "models", name), models)
-        summary = os.path.join(self.tmp, "strace.txt")
-        wrapper = ["strace", "-f", "-c", "-o", summary]
+        trace = os.path.join(self.tmp, "strace.txt")
+        wrapper = ["strace", "-f", "-C", "-o", trace]   # calls and summary
         # LeakSanitizer stops the world with ptrace, which it cannot do
         # under strace: no leak check in this run of an ASan build.
         asan = os.environ.get("ASAN_OPTIONS", "")
@@ -153,12 +153,22 @@ class Unit(unittest.TestCase):
         with Daemon(SIGMOED, models, "--poll-interval", "1", env=env,
                     wrapper=wrapper) as d:
             self.serve(d, models)
-        with open(summary, encoding="utf-8") as f:
-            used = {line.split()[-1] for line in f
-                    if re.match(r"\s*[0-9.]+\s", line)} - {"total"}
+        with open(trace, encoding="utf-8") as f:
+            text = f.read()
+        # Summary rows: % time, seconds, usecs/call, calls, [errors,] name.
+        used = set(re.findall(r"(?m)^\s*[0-9.]+\s+[0-9.]+\s+\d+\s+\d+"
+                              r"\s+(?:\d+\s+)?([a-z_0-9]+)$", text))
+        used.discard("total")
         self.assertGreater(len(used), 20, "strace saw too little")
         self.assertEqual(used - allowed, set(),
                          "system calls the unit's filter refuses")
+
+        families = set(re.findall(r"\bsocket\((AF_[A-Z0-9]+)", text))
+        self.assertIn("AF_INET", families)
+        allowed_families = set(" ".join(
+            unit_settings("RestrictAddressFamilies")).split())
+        self.assertEqual(families - allowed_families, set(),
+                         "socket families RestrictAddressFamilies= refuses")
 
     def serve(self, d, models):
         rows = {"instances": [[5.1, 3.5, 1.4, 0.2]] * 64}
