@@ -32,7 +32,14 @@ static const char usage[] =
     "  --experts E           number of experts (default 4)\n"
     "  --gate KIND           sigmoid or softmax (default sigmoid)\n"
     "  --score SCORE         euclidean or inner (default euclidean)\n"
-    "  --temperature T       fixed gate temperature > 0 (default 1)\n"
+    "  --temperature T       fixed gate temperature > 0 (default 1), or\n"
+    "                        'learn': estimate it with the other\n"
+    "                        parameters, from 1 or --init's\n"
+    "  --init MODEL          start the first restart from MODEL's\n"
+    "                        parameters, as they are for the inputs the\n"
+    "                        fit works on (use --no-standardize when\n"
+    "                        MODEL has no standardization); its experts,\n"
+    "                        gate, score and temperature are the defaults\n"
     "  --top-k K             experts used per prediction, 0 = all; the\n"
     "                        fit itself uses every expert (default 0)\n"
     "  --l2 LAMBDA           penalty (LAMBDA/2)||theta||^2 on every\n"
@@ -53,9 +60,10 @@ static const char usage[] =
     "  --quiet               no progress on stderr\n";
 
 struct fit_args {
-	const char *data, *out, *label;
+	const char *data, *out, *label, *init;
 	struct moe_fit_options opts;
 	int quiet;
+	int given_experts, given_gate, given_score, given_temperature;
 };
 
 /* Progress on stderr: a line updated in place on a terminal. */
@@ -134,6 +142,20 @@ static int parse_choice(const char *opt, const char *text, const char *a,
 	return 0;
 }
 
+/* --temperature: a number > 0, or "learn". */
+static int parse_temperature(const char *text, struct moe_fit_options *o)
+{
+	o->learn_temperature = !strcmp(text, "learn");
+	if (o->learn_temperature)
+		return 0;
+	if (parse_real(text, &o->gate.temperature) ||
+	    !(o->gate.temperature > 0))
+		return cli_usage_error(
+		    "fit", "--temperature: '%s' is not a number > 0 or 'learn'",
+		    text);
+	return 0;
+}
+
 static const struct option options[] = {
     {"out", required_argument, NULL, 'o'},
     {"label", required_argument, NULL, 'l'},
@@ -141,6 +163,7 @@ static const struct option options[] = {
     {"gate", required_argument, NULL, 'g'},
     {"score", required_argument, NULL, 's'},
     {"temperature", required_argument, NULL, 't'},
+    {"init", required_argument, NULL, 'I'},
     {"top-k", required_argument, NULL, 'k'},
     {"l2", required_argument, NULL, 'L'},
     {"max-iter", required_argument, NULL, 'i'},
@@ -174,21 +197,24 @@ static int parse_option(int c, struct fit_args *a, char **argv)
 	case 'E':
 		rc = parse_count("experts", optarg, 1, MOE_MAX_EXPERTS,
 		                 &o->n_experts);
+		a->given_experts = 1;
 		break;
 	case 'g':
 		rc = parse_choice("gate", optarg, "sigmoid", "softmax", &v);
 		o->gate.kind = v ? MOE_GATE_SOFTMAX : MOE_GATE_SIGMOID;
+		a->given_gate = 1;
 		break;
 	case 's':
 		rc = parse_choice("score", optarg, "inner", "euclidean", &v);
 		o->gate.score = v ? MOE_SCORE_EUCLIDEAN : MOE_SCORE_INNER;
+		a->given_score = 1;
 		break;
 	case 't':
-		rc = parse_real_option("temperature", optarg, 0,
-		                       &o->gate.temperature);
-		if (rc == 0 && o->gate.temperature <= 0)
-			rc =
-			    cli_usage_error("fit", "--temperature must be > 0");
+		rc = parse_temperature(optarg, o);
+		a->given_temperature = 1;
+		break;
+	case 'I':
+		a->init = optarg;
 		break;
 	case 'k':
 		rc = parse_count("top-k", optarg, 0, MOE_MAX_EXPERTS,
@@ -270,7 +296,7 @@ static int parse_args(int argc, char **argv, struct fit_args *a)
 		    "fit",
 		    "%s: the output's extension must be .json or .safetensors",
 		    a->out);
-	if (a->opts.gate.top_k > a->opts.n_experts)
+	if (a->opts.gate.top_k > a->opts.n_experts && !a->init)
 		return cli_usage_error(
 		    "fit", "--top-k %zu is more than the %zu experts",
 		    a->opts.gate.top_k, a->opts.n_experts);
@@ -315,7 +341,35 @@ static void print_report(const struct moe_fit_report *r, const char *out)
 	       r->objective, r->iterations,
 	       r->converged ? "converged" : "not converged", r->evaluations,
 	       r->seconds);
+	printf("temperature %.9g\n", r->temperature);
 	printf("wrote %s\n", out);
+}
+
+/*
+ * Load --init's model into *init: its experts, gate kind, score and
+ * temperature become the settings the command line did not give.
+ */
+static int load_init(struct fit_args *a, struct moe_model **init)
+{
+	struct moe_fit_options *o = &a->opts;
+	struct moe_error err = {{0}};
+
+	if (moe_model_load(a->init, init, &err))
+		return cli_file_error("fit", a->init, &err);
+	if (!a->given_experts)
+		o->n_experts = (*init)->n_experts;
+	if (!a->given_gate)
+		o->gate.kind = (*init)->gate.kind;
+	if (!a->given_score)
+		o->gate.score = (*init)->gate.score;
+	if (!a->given_temperature || o->learn_temperature)
+		o->gate.temperature = (*init)->gate.temperature;
+	o->init = *init;
+	if (o->gate.top_k > o->n_experts)
+		return cli_usage_error(
+		    "fit", "--top-k %zu is more than the %zu experts",
+		    o->gate.top_k, o->n_experts);
+	return CLI_EXIT_OK;
 }
 
 /* Fit the dataset and save the model. */
@@ -364,6 +418,7 @@ int cli_fit(int argc, char **argv)
 {
 	struct fit_args a = {0};
 	struct moe_dataset *set = NULL;
+	struct moe_model *init = NULL;
 	int rc;
 
 	rc = parse_args(argc, argv, &a);
@@ -372,9 +427,12 @@ int cli_fit(int argc, char **argv)
 	if (rc)
 		return rc;
 
-	rc = read_data(&a, &set);
+	rc = a.init ? load_init(&a, &init) : CLI_EXIT_OK;
+	if (rc == CLI_EXIT_OK)
+		rc = read_data(&a, &set);
 	if (rc == CLI_EXIT_OK)
 		rc = fit(&a, set);
 	moe_dataset_free(set);
+	moe_model_free(init);
 	return rc;
 }

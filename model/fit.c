@@ -39,7 +39,8 @@ struct row_job {
 	const double *theta;
 	size_t begin, end;
 	double *buf; /* [6E] per-row working values */
-	double *gb;  /* [E] this share's gate intercept gradient */
+	double *gb;  /* [E + 1] this share's gradient of the gate intercepts
+	                and of log tau */
 	double ll;   /* this share's log-likelihood */
 	pthread_t thread;
 	int started;
@@ -47,7 +48,9 @@ struct row_job {
 
 struct moe_fit_problem {
 	size_t n, d, E, K, C;
-	struct moe_gate gate;
+	struct moe_gate gate; /* temperature: the current one when learned */
+	int learn_tau;        /* log tau is the last parameter */
+	double tau0;          /* the temperature of the options */
 	double lambda;
 	double *z;  /* [n][d] */
 	size_t *y;  /* [n] */
@@ -56,7 +59,7 @@ struct moe_fit_problem {
 	double *ww; /* [E] squared norms of the centres */
 	size_t n_jobs;
 	struct row_job *jobs;
-	double *job_mem; /* [n_jobs][7E]: the jobs' buf and gb */
+	double *job_mem; /* [n_jobs][7E + 1]: the jobs' buf and gb */
 	size_t evaluations;
 };
 
@@ -125,7 +128,10 @@ static double now_seconds(void)
 
 /* ---- the objective ---- */
 
-/* Where the blocks of theta start. */
+/*
+ * Where the blocks of theta start; size counts them, without log tau,
+ * which follows them (at index size) when the temperature is learned.
+ */
 struct layout {
 	size_t gate_w, expert_w, gate_b, expert_b, size;
 };
@@ -173,16 +179,28 @@ static double row_gate(const struct moe_fit_problem *p, const double *theta,
 }
 
 /*
+ * d s_i / d log tau: the inner score (W_i . x + b_i) / tau gives -s_i;
+ * the euclidean score b_i - ||x - W_i||^2 / tau gives
+ * ||x - W_i||^2 / tau = b_i - s_i.
+ */
+static double score_dlogtau(const struct moe_fit_problem *p, double s, double b)
+{
+	return p->gate.score == MOE_SCORE_INNER ? -s : b - s;
+}
+
+/*
  * One row: from its products u[C] (and zz, its squared norm) to its
  * log-likelihood, leaving in u the derivative of -w * loglik with respect
- * to each product, and adding to gb the derivative with respect to the
- * gate intercepts.  buf holds 6E doubles.  Returns the log-likelihood.
+ * to each product, and adding to gb[0..E) the derivative with respect to
+ * the gate intercepts and to gb[E] that with respect to log tau.  buf
+ * holds 6E doubles.  Returns the log-likelihood.
  */
 static double row_pass(const struct moe_fit_problem *p, const double *theta,
                        double *u, double zz, size_t y, double w, double *buf,
                        double *gb)
 {
-	const double *bias = theta + layout_of(p->d, p->E, p->K).expert_b;
+	struct layout l = layout_of(p->d, p->E, p->K);
+	const double *bias = theta + l.expert_b, *gbias = theta + l.gate_b;
 	size_t E = p->E, K = p->K;
 	double *sm = buf + 2 * E, *G = buf + 3 * E, *c = buf + 4 * E;
 	double *r = buf + 5 * E, *eta = u + E;
@@ -212,6 +230,7 @@ static double row_pass(const struct moe_fit_problem *p, const double *theta,
 
 		if (p->gate.kind == MOE_GATE_SIGMOID)
 			g *= sm[i];
+		gb[E] -= w * g * score_dlogtau(p, buf[i], gbias[i]);
 		if (p->gate.score == MOE_SCORE_INNER) {
 			u[i] = -w * g / tau;
 			gb[i] -= w * g / tau;
@@ -230,7 +249,7 @@ static void *row_job_run(void *arg)
 	double w = 1.0 / (double)p->n;
 
 	job->ll = 0;
-	memset(job->gb, 0, p->E * sizeof(double));
+	memset(job->gb, 0, (p->E + 1) * sizeof(double));
 	for (size_t j = job->begin; j < job->end; j++)
 		job->ll += row_pass(p, job->theta, p->u + j * p->C,
 		                    p->zz ? p->zz[j] : 0, p->y[j], w, job->buf,
@@ -240,9 +259,10 @@ static void *row_job_run(void *arg)
 
 /*
  * The row pass over every row, shared between the problem's jobs (the
- * calling thread runs the first).  Sums the intercept gradients into gb
- * and returns the mean log-likelihood.  A thread that cannot be started
- * has its share run here instead.
+ * calling thread runs the first).  Sums the gradients of the gate
+ * intercepts and of log tau into gb[0..E] and returns the mean
+ * log-likelihood.  A thread that cannot be started has its share run
+ * here instead.
  */
 static double rows_all(struct moe_fit_problem *p, const double *theta,
                        double *gb)
@@ -264,10 +284,10 @@ static double rows_all(struct moe_fit_problem *p, const double *theta,
 			row_job_run(&p->jobs[t]);
 	}
 
-	memset(gb, 0, p->E * sizeof(double));
+	memset(gb, 0, (p->E + 1) * sizeof(double));
 	for (size_t t = 0; t < p->n_jobs; t++) {
 		ll += p->jobs[t].ll;
-		for (size_t i = 0; i < p->E; i++)
+		for (size_t i = 0; i <= p->E; i++)
 			gb[i] += p->jobs[t].gb[i];
 	}
 	return ll / (double)p->n;
@@ -312,10 +332,13 @@ double moe_fit_objective(struct moe_fit_problem *p, const double *theta,
                          double *grad)
 {
 	struct layout l = layout_of(p->d, p->E, p->K);
-	double gb[MOE_MAX_EXPERTS];
+	size_t P = moe_fit_problem_size(p);
+	double gb[MOE_MAX_EXPERTS + 1];
 	double ll;
 
 	p->evaluations++;
+	if (p->learn_tau)
+		p->gate.temperature = exp(theta[l.size]);
 	for (size_t i = 0; i < p->E; i++)
 		p->ww[i] = dot(theta + i * p->d, theta + i * p->d, p->d);
 	products(p, theta);
@@ -325,17 +348,19 @@ double moe_fit_objective(struct moe_fit_problem *p, const double *theta,
 		memcpy(grad + l.gate_b, gb, p->E * sizeof(double));
 		memset(grad + l.expert_b, 0, p->E * p->K * sizeof(double));
 		weight_gradient(p, theta, grad);
-		for (size_t q = 0; q < l.size; q++)
+		if (p->learn_tau)
+			grad[l.size] = gb[p->E];
+		for (size_t q = 0; q < P; q++)
 			grad[q] += p->lambda * theta[q];
 	}
-	return -ll + 0.5 * p->lambda * dot(theta, theta, l.size);
+	return -ll + 0.5 * p->lambda * dot(theta, theta, P);
 }
 
 /* ---- problems ---- */
 
 size_t moe_fit_problem_size(const struct moe_fit_problem *p)
 {
-	return layout_of(p->d, p->E, p->K).size;
+	return layout_of(p->d, p->E, p->K).size + (p->learn_tau ? 1 : 0);
 }
 
 void moe_fit_problem_free(struct moe_fit_problem *p)
@@ -375,7 +400,7 @@ static void share_rows(struct moe_fit_problem *p)
 		job->p = p;
 		job->begin = p->n * t / p->n_jobs;
 		job->end = p->n * (t + 1) / p->n_jobs;
-		job->buf = p->job_mem + t * 7 * p->E;
+		job->buf = p->job_mem + t * (7 * p->E + 1);
 		job->gb = job->buf + 6 * p->E;
 	}
 }
@@ -421,6 +446,8 @@ static int problem_build(const struct moe_fit_data *data, const size_t *rows,
 	p->K = data->n_classes;
 	p->C = p->E + p->E * p->K;
 	p->gate = opts->gate;
+	p->learn_tau = opts->learn_temperature != 0;
+	p->tau0 = opts->gate.temperature;
 	p->lambda = opts->l2;
 	p->z = malloc(n * d * sizeof(double));
 	p->y = malloc(n * sizeof(size_t));
@@ -428,7 +455,7 @@ static int problem_build(const struct moe_fit_data *data, const size_t *rows,
 	p->ww = malloc(p->E * sizeof(double));
 	p->n_jobs = row_jobs(n);
 	p->jobs = calloc(p->n_jobs, sizeof(*p->jobs));
-	p->job_mem = malloc(p->n_jobs * 7 * p->E * sizeof(double));
+	p->job_mem = malloc(p->n_jobs * (7 * p->E + 1) * sizeof(double));
 	if (opts->gate.score == MOE_SCORE_EUCLIDEAN)
 		p->zz = malloc(n * sizeof(double));
 	if (!p->z || !p->y || !p->u || !p->ww || !p->jobs || !p->job_mem ||
@@ -942,7 +969,7 @@ static void init_centres(const struct moe_fit_problem *p, struct moe_rng *rng,
 /*
  * A starting point: euclidean centres by k-means++, inner gate slopes
  * drawn so that scores have unit spread on standardized rows, small
- * random expert slopes, intercepts 0.
+ * random expert slopes, intercepts 0, the temperature of the options.
  */
 static void init_theta(struct moe_fit_problem *p, struct moe_rng *rng,
                        double *theta)
@@ -959,6 +986,58 @@ static void init_theta(struct moe_fit_problem *p, struct moe_rng *rng,
 
 	for (size_t q = 0; q < p->E * p->K * p->d; q++)
 		theta[l.expert_w + q] = INIT_WEIGHT_SD * moe_rng_normal(rng);
+	if (p->learn_tau)
+		theta[l.size] = log(p->tau0);
+}
+
+/* Entry i of one of model's tensors, whatever its dtype. */
+static double model_value(const struct moe_model *m, const void *a, size_t i)
+{
+	if (m->dtype == MOE_DTYPE_F32)
+		return ((const float *)a)[i];
+	return ((const double *)a)[i];
+}
+
+/* The parameters of init (checked by check_init) as a starting point. */
+static void init_from_model(const struct moe_fit_problem *p,
+                            const struct moe_model *init, double *theta)
+{
+	struct layout l = layout_of(p->d, p->E, p->K);
+	const struct moe_params *m = &init->params;
+	size_t E = p->E, d = p->d, K = p->K;
+
+	for (size_t q = 0; q < E * d; q++)
+		theta[l.gate_w + q] = model_value(init, m->gate_weight, q);
+	for (size_t q = 0; q < E * K * d; q++)
+		theta[l.expert_w + q] = model_value(init, m->expert_weight, q);
+	for (size_t q = 0; q < E; q++)
+		theta[l.gate_b + q] = model_value(init, m->gate_bias, q);
+	for (size_t q = 0; q < E * K; q++)
+		theta[l.expert_b + q] = model_value(init, m->expert_bias, q);
+	if (p->learn_tau)
+		theta[l.size] = log(init->gate.temperature);
+}
+
+static int check_init(const struct moe_fit_data *data,
+                      const struct moe_fit_options *o, struct moe_error *err)
+{
+	const struct moe_model *m = o->init;
+
+	if (!m)
+		return 0;
+	if (m->n_experts != o->n_experts || m->n_features != data->n_features ||
+	    m->n_classes != data->n_classes)
+		return moe_fail(
+		    err, -EINVAL,
+		    "fit: the starting model has %zu experts, %zu features and %zu classes; the fit has %zu, %zu and %zu",
+		    m->n_experts, m->n_features, m->n_classes, o->n_experts,
+		    data->n_features, data->n_classes);
+	if (!(m->gate.temperature > 0) || !isfinite(m->gate.temperature))
+		return moe_fail(
+		    err, -EINVAL,
+		    "fit: the starting model's temperature %g is not a positive number",
+		    m->gate.temperature);
+	return 0;
 }
 
 /* ---- evaluation ---- */
@@ -1175,6 +1254,8 @@ static int fit_restarts(struct fit_state *st,
 	rep->objective = INFINITY;
 	for (run.restart = 0; run.restart < opts->restarts; run.restart++) {
 		init_theta(st->problem, rng, st->theta);
+		if (run.restart == 0 && opts->init)
+			init_from_model(st->problem, opts->init, st->theta);
 		if (minimize(&st->lb, st->theta, &run) < 0)
 			return moe_fail(err, -ECANCELED, "fit: stopped");
 		if (!(st->lb.f < rep->objective) && run.restart > 0)
@@ -1189,6 +1270,16 @@ static int fit_restarts(struct fit_state *st,
 		    err, -EINVAL,
 		    "fit: the log-likelihood is not finite; are the features on a sane scale?");
 	return 0;
+}
+
+/* The temperature of the parameters in st->best. */
+static double fit_temperature(const struct fit_state *st)
+{
+	const struct moe_fit_problem *p = st->problem;
+
+	if (!p->learn_tau)
+		return p->tau0;
+	return exp(st->best[layout_of(p->d, p->E, p->K).size]);
 }
 
 /* The model of the parameters in st->best. */
@@ -1218,6 +1309,7 @@ static int fit_model(const struct fit_state *st,
 	    .scale = opts->standardize ? st->scale : NULL,
 	};
 
+	spec.gate.temperature = fit_temperature(st);
 	return moe_model_create(&spec, out, err);
 }
 
@@ -1226,11 +1318,12 @@ static void describe(char *buf, size_t size, const struct moe_fit_options *o,
 {
 	int at = snprintf(
 	    buf, size,
-	    "Fitted by sigmoe fit: %zu experts, %s gate, %s score, temperature %g, top_k %zu, l2 %g, seed %llu; %zu training rows (accuracy %.4f, log-loss %.4f)",
+	    "Fitted by sigmoe fit: %zu experts, %s gate, %s score, temperature %g%s, top_k %zu, l2 %g, seed %llu; %zu training rows (accuracy %.4f, log-loss %.4f)",
 	    o->n_experts, moe_gate_kind_name(o->gate.kind),
-	    moe_score_name(o->gate.score), o->gate.temperature, o->gate.top_k,
-	    o->l2, (unsigned long long)o->seed, rep->n_train,
-	    rep->train_accuracy, rep->train_logloss);
+	    moe_score_name(o->gate.score), rep->temperature,
+	    o->learn_temperature ? " (learned)" : "", o->gate.top_k, o->l2,
+	    (unsigned long long)o->seed, rep->n_train, rep->train_accuracy,
+	    rep->train_logloss);
 
 	if (at > 0 && (size_t)at < size && rep->n_holdout > 0)
 		snprintf(buf + at, size - (size_t)at,
@@ -1249,6 +1342,7 @@ static int fit_finish(struct fit_state *st, const struct moe_fit_data *data,
 	char text[512];
 	int rc;
 
+	rep->temperature = fit_temperature(st);
 	rc = fit_model(st, data, opts, opts->description, &model, err);
 	if (rc == 0)
 		rc = evaluate_rows(model, data, st->perm + rep->n_holdout,
@@ -1284,6 +1378,8 @@ int moe_fit(const struct moe_fit_data *data, const struct moe_fit_options *opts,
 	rc = check_options(opts, err);
 	if (rc == 0)
 		rc = check_data(data, err);
+	if (rc == 0)
+		rc = check_init(data, opts, err);
 	if (rc == 0)
 		rc = check_sizes(data->n_rows, data->n_features,
 		                 opts->n_experts, data->n_classes, err);

@@ -15,7 +15,10 @@
  * search satisfying the strong Wolfe conditions, on all parameters
  * jointly, with analytic gradients; the large products run through BLAS.
  *
- * The gate's kind, score and temperature are fixed settings, not fitted.
+ * The gate's kind and score are fixed settings, not fitted.  The
+ * temperature is fixed too, unless learn_temperature asks for it to be
+ * estimated jointly with the other parameters, through its logarithm
+ * (one more parameter, penalized like the others, so towards tau = 1).
  * top_k is not used in training: the fit uses every expert and the model
  * it returns applies top_k when it predicts (SPEC 1, step 2).  Accuracy
  * and log-loss in the report are those of the returned model, top_k and
@@ -77,6 +80,13 @@ struct moe_fit_options {
 	                                 accuracy is written instead */
 	moe_fit_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
+	int learn_temperature;        /* 1: tau is estimated, starting from
+	                                 gate.temperature */
+	const struct moe_model *init; /* NULL, or the first restart starts
+	                                 from its parameters (and, when tau
+	                                 is learned, its temperature); the
+	                                 caller keeps it alive during the
+	                                 fit */
 };
 
 /* The outcome of a fit.  held-out figures are NAN when holdout is 0. */
@@ -86,6 +96,7 @@ struct moe_fit_report {
 	size_t evaluations; /* of f and its gradient, all restarts */
 	int converged;      /* the kept restart met tol */
 	double objective;   /* f at the kept optimum */
+	double temperature; /* of the returned model (learned or fixed) */
 	double train_accuracy, train_logloss;
 	double holdout_accuracy, holdout_logloss;
 	double seconds;
@@ -95,7 +106,7 @@ struct moe_fit_report {
  * moe_fit_options_default - the defaults of `sigmoe fit`: 4 experts,
  * sigmoid gate, euclidean score, temperature 1, top_k 0, lambda 1e-4,
  * 500 iterations, tol 1e-7, 1 restart, seed 1, holdout 0.2, standardize,
- * F64, no progress callback.
+ * F64, no progress callback, fixed temperature, random starts.
  */
 void moe_fit_options_default(struct moe_fit_options *opts);
 
@@ -105,6 +116,11 @@ void moe_fit_options_default(struct moe_fit_options *opts);
  * floor(holdout * n) rows; the rest are the training rows, from which
  * the standardization is computed (a column with no spread gets scale
  * 1).  Deterministic for a seed and a BLAS that is deterministic.
+ * With opts->init, restart 0 starts from init's parameters, taken as
+ * they are for the inputs the fit works on (raw with standardize 0,
+ * else standardized by the training rows): init must have E experts,
+ * d features and K classes, else -EINVAL.  Later restarts start at
+ * random.
  * On success *out owns a new model (free with moe_model_free) and
  * *report (may be NULL) is filled.  log-loss is the mean of
  * -log max(P(y | x), 1e-300).
@@ -131,7 +147,8 @@ int moe_fit_evaluate(const struct moe_model *model, const double *x,
  * that shape f: E, gate kind, score, temperature and lambda.  The
  * parameter vector theta has moe_fit_problem_size() doubles, in this
  * order: gate.weight [E][d], experts.weight [E][K][d], gate.bias [E],
- * experts.bias [E][K] -- the parameters of the standardized inputs.
+ * experts.bias [E][K] -- the parameters of the standardized inputs --
+ * and, when opts->learn_temperature, log tau last.
  */
 struct moe_fit_problem;
 
