@@ -200,6 +200,48 @@ START_TEST(test_eval_confusion)
 }
 END_TEST
 
+/*
+ * --temperature learn writes the learned temperature; --init takes the
+ * starting model's experts (2 here, not the default 4) and resumes from
+ * its optimum: 3 iterations end no higher than the first fit.
+ */
+START_TEST(test_learned_temperature_and_init)
+{
+	const char *root = getenv("SIGMOE_SOURCE_ROOT");
+	struct result r;
+	char args[4096];
+	const char *at;
+	double f1 = 0, f2 = 0, tau = 0;
+
+	ck_assert(root != NULL);
+	fit_fails("one_class.csv", "--temperature hot", 2, "--temperature");
+	fit_fails("one_class.csv", "--init nowhere.json", 1, "nowhere.json");
+
+	snprintf(args, sizeof(args),
+	         "fit '%s/data/iris.csv' --out '%s/t.json' --experts 2 "
+	         "--temperature learn --seed 3 --quiet",
+	         root, tmpdir);
+	run(&r, args);
+	ck_assert_msg(r.status == 0, "fit: %s", r.err);
+	at = strstr(r.out, "objective ");
+	ck_assert(at && sscanf(at, "objective %lf", &f1) == 1);
+	at = strstr(r.out, "temperature ");
+	ck_assert(at && sscanf(at, "temperature %lf", &tau) == 1);
+	ck_assert_msg(tau > 0 && tau != 1, "learned temperature %g", tau);
+
+	snprintf(args, sizeof(args),
+	         "fit '%s/data/iris.csv' --out '%s/t2.json' --init '%s/t.json' "
+	         "--temperature learn --seed 3 --max-iter 3 --quiet",
+	         root, tmpdir, tmpdir);
+	run(&r, args);
+	ck_assert_msg(r.status == 0, "fit --init: %s", r.err);
+	at = strstr(r.out, "objective ");
+	ck_assert(at && sscanf(at, "objective %lf", &f2) == 1);
+	ck_assert_msg(f2 <= f1 + 1e-9, "from the optimum %.9g, first %.9g", f2,
+	              f1);
+}
+END_TEST
+
 static Suite *fit_cli_suite(void)
 {
 	Suite *s = suite_create("fit-cli");
@@ -217,6 +259,7 @@ static Suite *fit_cli_suite(void)
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_fit_then_eval);
 	tcase_add_test(tc, test_eval_confusion);
+	tcase_add_test(tc, test_learned_temperature_and_init);
 	suite_add_tcase(s, tc);
 	return s;
 }
