@@ -285,78 +285,176 @@ static double param(const struct plan *pl, const void *data, size_t i)
 }
 
 /*
- * One row's pass over the input, in double: checks that every value is
- * finite (into *bad), standardizes when mean is set, stores the values
- * in zd or zf when set, and returns ||z||^2 when want_norm (else 0).
- * The single pass matters: for a large batch the input comes from
- * memory, and reading it twice costs as much as the work.
+ * The loops over a row's values below go in steps of LANES values, an
+ * inner loop of fixed count, then a tail: gcc vectorizes that inner loop
+ * at -O2 too, where it takes no loop whose count might not be a multiple
+ * of the vector width.  Each keeps LANES partial results.  Whether an
+ * input is finite comes out of the same loop as a probe, the sum of
+ * x * 0: 0 when every x is finite, NaN otherwise.
  */
-static double pass_row(const double *x, size_t d, const void *mean,
-                       const void *scale, int f32, double *zd, float *zf,
-                       int want_norm, uint64_t *bad)
+#define LANES 8
+
+static double sum_lanes(const double acc[LANES])
 {
-	double acc0 = 0, acc1 = 0;
-	uint64_t b, flags = 0;
+	double s = 0;
 
-	for (size_t j = 0; j < d; j++) {
-		double v = x[j];
+	for (size_t u = 0; u < LANES; u++)
+		s += acc[u];
+	return s;
+}
 
-		memcpy(&b, &v, sizeof(b));
-		flags |= bits_not_finite(b);
-		if (mean != NULL && f32)
-			v = (v - ((const float *)mean)[j]) /
-			    ((const float *)scale)[j];
-		else if (mean != NULL)
-			v = (v - ((const double *)mean)[j]) /
-			    ((const double *)scale)[j];
-		if (zf != NULL) {
-			zf[j] = (float)v;
-			v = zf[j];
-		} else if (zd != NULL) {
-			zd[j] = v;
+/* The probe of x[0..d). */
+static double probe_row(const double *restrict x, size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++)
+			acc[u] += x[j + u] * 0.0;
+	for (; j < d; j++)
+		acc[0] += x[j] * 0.0;
+	return sum_lanes(acc);
+}
+
+/* z = (x - c) * is over d values; returns the probe of x. */
+static double standardize_f64(const double *restrict x,
+                              const double *restrict c,
+                              const double *restrict is, double *restrict z,
+                              size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++) {
+			z[j + u] = (x[j + u] - c[j + u]) * is[j + u];
+			acc[u] += x[j + u] * 0.0;
 		}
-		if (!want_norm)
-			continue;
-		if (j & 1)
-			acc1 += v * v;
-		else
-			acc0 += v * v;
+	for (; j < d; j++) {
+		z[j] = (x[j] - c[j]) * is[j];
+		acc[0] += x[j] * 0.0;
 	}
-	*bad |= flags;
-	return acc0 + acc1;
+	return sum_lanes(acc);
+}
+
+/* As standardize_f64, rounded to float. */
+static double standardize_f32(const double *restrict x,
+                              const double *restrict c,
+                              const double *restrict is, float *restrict z,
+                              size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++) {
+			z[j + u] = (float)((x[j + u] - c[j + u]) * is[j + u]);
+			acc[u] += x[j + u] * 0.0;
+		}
+	for (; j < d; j++) {
+		z[j] = (float)((x[j] - c[j]) * is[j]);
+		acc[0] += x[j] * 0.0;
+	}
+	return sum_lanes(acc);
+}
+
+/* z = x rounded to float; returns the probe of x. */
+static double convert_f32(const double *restrict x, float *restrict z,
+                          size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++) {
+			z[j + u] = (float)x[j + u];
+			acc[u] += x[j + u] * 0.0;
+		}
+	for (; j < d; j++) {
+		z[j] = (float)x[j];
+		acc[0] += x[j] * 0.0;
+	}
+	return sum_lanes(acc);
+}
+
+static double norm2_f64(const double *restrict z, size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++)
+			acc[u] += z[j + u] * z[j + u];
+	for (; j < d; j++)
+		acc[0] += z[j] * z[j];
+	return sum_lanes(acc);
+}
+
+/* ||z||^2 of a float row, summed in double. */
+static double norm2_f32(const float *restrict z, size_t d)
+{
+	double acc[LANES] = {0};
+	size_t j = 0;
+
+	for (; j + LANES <= d; j += LANES)
+		for (size_t u = 0; u < LANES; u++)
+			acc[u] += (double)z[j + u] * z[j + u];
+	for (; j < d; j++)
+		acc[0] += (double)z[j] * z[j];
+	return sum_lanes(acc);
 }
 
 /*
- * The pass over rows of x: checked, and standardized (F64 with mean and
- * scale) or converted (F32) into pl->z, with ||z||^2 of each row into
- * pl->zn for the euclidean score.  Sets *z to the matrix the products
- * read and returns 0, or -1 when a value is not finite.
+ * Row r's pass over its input x: standardized (when the model has
+ * mean and scale) or converted (F32) into pl->z, and ||z||^2 into
+ * pl->zn for the euclidean score.  Returns the row's probe.  The input
+ * is read once: for a large batch it comes from memory, and reading it
+ * twice costs as much as the work.
+ */
+static double pass_row(const struct plan *pl, const double *x, size_t r)
+{
+	const double *c = pl->dv->center, *is = pl->dv->inv_scale;
+	int want_norm = pl->model->gate.score == MOE_SCORE_EUCLIDEAN;
+	size_t d = pl->d;
+	double probe;
+
+	if (pl->model->dtype == MOE_DTYPE_F32) {
+		float *z = (float *)pl->z + r * d;
+
+		probe = c != NULL ? standardize_f32(x, c, is, z, d)
+		                  : convert_f32(x, z, d);
+		if (want_norm)
+			pl->zn[r] = norm2_f32(z, d);
+		return probe;
+	}
+
+	if (c != NULL) {
+		double *z = (double *)pl->z + r * d;
+
+		probe = standardize_f64(x, c, is, z, d);
+		x = z;
+	} else {
+		probe = probe_row(x, d);
+	}
+	if (want_norm)
+		pl->zn[r] = norm2_f64(x, d);
+	return probe;
+}
+
+/*
+ * The pass over rows of x (pass_row).  Sets *z to the matrix the
+ * products read and returns 0, or -1 when a value is not finite.
  */
 static int prepare_rows(const struct plan *pl, const double *x, size_t rows,
                         const void **z)
 {
-	const struct moe_params *p = &pl->model->params;
-	int f32 = pl->model->dtype == MOE_DTYPE_F32;
-	int want_norm = pl->model->gate.score == MOE_SCORE_EUCLIDEAN;
-	size_t d = pl->d;
-	uint64_t bad = 0;
+	double probe = 0;
 
 	*z = needs_copy(pl) ? pl->z : x;
-	for (size_t r = 0; r < rows; r++) {
-		double *zd = NULL;
-		float *zf = NULL;
-		double norm;
-
-		if (f32)
-			zf = (float *)pl->z + r * d;
-		else if (p->mean != NULL)
-			zd = (double *)pl->z + r * d;
-		norm = pass_row(x + r * d, d, p->mean, p->scale, f32, zd, zf,
-		                want_norm, &bad);
-		if (want_norm)
-			pl->zn[r] = norm;
-	}
-	return bad ? -1 : 0;
+	for (size_t r = 0; r < rows; r++)
+		probe += pass_row(pl, x + r * pl->d, r);
+	return probe == 0 ? 0 : -1;
 }
 
 /* out[rows][m] = z[rows][d] times a[m][d] transposed, in the dtype. */

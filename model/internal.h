@@ -99,6 +99,10 @@ struct moe_derived {
 	const double *gate_bias;     /* [E] */
 	const double *expert_bias;   /* [E][K] */
 	const double *gate_norm2;    /* [E], ||gate.weight[i]||^2 */
+	/* Standardization as (x - center) * inv_scale, [d] each; NULL
+	 * when the model has none. */
+	const double *center;
+	const double *inv_scale;
 	/*
 	 * gate.weight and experts.weight as one [E + E*K][d] matrix of the
 	 * dtype, so that one product gives scores and logits: the params

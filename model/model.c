@@ -468,6 +468,28 @@ static void fill_doubles(const struct moe_model *model, double *gb,
 }
 
 /*
+ * The standardization as a center and a reciprocal scale in the doubles
+ * at at ([2][d]), so that the forward pass multiplies instead of
+ * dividing; NULL pointers when the model has none.
+ */
+static void fill_standardize(const struct moe_model *model,
+                             struct moe_derived *dv, double *at)
+{
+	size_t d = model->n_features;
+
+	dv->center = dv->inv_scale = NULL;
+	if (model->params.mean == NULL)
+		return;
+	for (size_t j = 0; j < d; j++) {
+		at[j] = value_at(model->params.mean, model->dtype, j);
+		at[d + j] =
+		    1.0 / value_at(model->params.scale, model->dtype, j);
+	}
+	dv->center = at;
+	dv->inv_scale = at + d;
+}
+
+/*
  * Fills priv->derived (struct moe_derived): the doubles, and the slopes
  * as one matrix when they are adjacent or small enough to copy.
  */
@@ -479,7 +501,7 @@ static int compute_derived(struct moe_model *model)
 	const char *gw = model->params.gate_weight;
 	const char *ew = model->params.expert_weight;
 	int adjacent = gw + gate_bytes == ew;
-	size_t copy = 0;
+	size_t sd = model->params.mean != NULL ? d : 0, copy = 0;
 	struct moe_derived *dv;
 	double *gb;
 
@@ -488,7 +510,8 @@ static int compute_derived(struct moe_model *model)
 	    gate_bytes + expert_bytes <= MOE_MAX_FUSED_COPY_BYTES)
 		copy = gate_bytes + expert_bytes;
 
-	dv = malloc(sizeof(*dv) + (2 * e + ek) * sizeof(double) + copy);
+	dv = malloc(sizeof(*dv) + (2 * e + ek + 2 * sd) * sizeof(double) +
+	            copy);
 	if (dv == NULL)
 		return -ENOMEM;
 	gb = (double *)(dv + 1);
@@ -496,10 +519,11 @@ static int compute_derived(struct moe_model *model)
 	dv->gate_bias = gb;
 	dv->gate_norm2 = gb + e;
 	dv->expert_bias = gb + 2 * e;
+	fill_standardize(model, dv, gb + 2 * e + ek);
 
 	dv->slopes = adjacent ? (const void *)gw : NULL;
 	if (copy > 0) {
-		char *slopes = (char *)(gb + 2 * e + ek);
+		char *slopes = (char *)(gb + 2 * e + ek + 2 * sd);
 
 		memcpy(slopes, gw, gate_bytes);
 		memcpy(slopes + gate_bytes, ew, expert_bytes);
