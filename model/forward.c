@@ -84,7 +84,9 @@ struct plan {
 	double *act;           /* [E] activations */
 	double *lw;            /* [E] log weights, -inf outside the set */
 	double *w;             /* [E] weights */
-	double *lrow;          /* [E*K] logits of the current row (F32) */
+	double *lrow;          /* [E*K] fallback's logits (F32) */
+	float *lf;             /* [E*K] logits, then distributions (F32) */
+	float *shift;          /* [E*K] each expert's largest logit (F32) */
 	double *p;             /* [K] mixture */
 	size_t *idx;           /* [E] */
 	unsigned char *active; /* [E] */
@@ -152,6 +154,8 @@ static size_t lay_row_buffers(struct plan *pl, unsigned char *base, size_t at)
 	pl->lw = carve(base, &at, e * sizeof(double));
 	pl->w = carve(base, &at, e * sizeof(double));
 	pl->lrow = carve(base, &at, pl->ek * sizeof(double));
+	pl->lf = carve(base, &at, pl->ek * sizeof(float));
+	pl->shift = carve(base, &at, pl->ek * sizeof(float));
 	pl->p = carve(base, &at, k * sizeof(double));
 	pl->idx = carve(base, &at, e * sizeof(size_t));
 	pl->active = carve(base, &at, e);
@@ -360,8 +364,7 @@ static double standardize_f32(const double *restrict x,
 }
 
 /* z = x rounded to float; returns the probe of x. */
-static double convert_f32(const double *restrict x, float *restrict z,
-                          size_t d)
+static double convert_f32(const double *restrict x, float *restrict z, size_t d)
 {
 	double acc[LANES] = {0};
 	size_t j = 0;
@@ -540,9 +543,37 @@ static int row_scores(const struct plan *pl, const void *z, size_t r)
 }
 
 /*
- * The logits of row r with their biases, as doubles: in place in the
- * logits block for F64, in pl->lrow for F32.  Sets *row and returns 0,
- * or -1 when one is not finite.
+ * The logits of row r with their biases into pl->lf, in float (F32).
+ * Returns 0, or -1 when one is not finite.
+ */
+static int row_logits_f32(const struct plan *pl, size_t r)
+{
+	const float *restrict in = (const float *)pl->lg + r * pl->ld_lg;
+	const double *restrict b = pl->dv->expert_bias;
+	float *restrict out = pl->lf;
+	float acc[LANES] = {0}, probe = 0;
+	size_t ek = pl->ek, j = 0;
+
+	/* The biases of an F32 model are floats: (float)b[j] is exact. */
+	for (; j + LANES <= ek; j += LANES)
+		for (size_t u = 0; u < LANES; u++) {
+			out[j + u] = in[j + u] + (float)b[j + u];
+			acc[u] += out[j + u] * 0.0f;
+		}
+	for (; j < ek; j++) {
+		out[j] = in[j] + (float)b[j];
+		acc[0] += out[j] * 0.0f;
+	}
+	for (size_t u = 0; u < LANES; u++)
+		probe += acc[u];
+	return probe == 0 ? 0 : -1;
+}
+
+/*
+ * The logits of row r with their biases: as doubles, in place in the
+ * logits block, for F64; in pl->lf for F32 (row_logits_f32), *row then
+ * being pl->lrow for the fallback.  Sets *row and returns 0, or -1 when
+ * one is not finite.
  */
 static int row_logits(const struct plan *pl, size_t r, double **row)
 {
@@ -551,31 +582,18 @@ static int row_logits(const struct plan *pl, size_t r, double **row)
 	double *out;
 	int ok = 1;
 
-	if (pl->model->dtype == MOE_DTYPE_F64) {
-		out = (double *)pl->lg + r * pl->ld_lg;
-		for (size_t i = 0; i < ek; i++) {
-			out[i] += b[i];
-			ok &= isfinite(out[i]) != 0;
-		}
-	} else {
-		const float *in = (const float *)pl->lg + r * pl->ld_lg;
+	if (pl->model->dtype == MOE_DTYPE_F32) {
+		*row = pl->lrow;
+		return row_logits_f32(pl, r);
+	}
 
-		out = pl->lrow;
-		for (size_t i = 0; i < ek; i++) {
-			out[i] = (double)in[i] + b[i];
-			ok &= isfinite(out[i]) != 0;
-		}
+	out = (double *)pl->lg + r * pl->ld_lg;
+	for (size_t i = 0; i < ek; i++) {
+		out[i] += b[i];
+		ok &= isfinite(out[i]) != 0;
 	}
 	*row = out;
 	return ok ? 0 : -1;
-}
-
-/* log(sigma(t)) = -log(1 + e^-t), without overflow or cancellation. */
-static double log_sigmoid(double t)
-{
-	if (t >= 0)
-		return -log1p(exp(-t));
-	return t - log1p(exp(t));
 }
 
 /* Orders expert indices by key, largest first, ties to the lower index. */
@@ -709,16 +727,20 @@ static void gate_weights(const struct plan *pl, int selected)
 	for (size_t i = 0; i < e; i++)
 		if (pl->active[i] && pl->s[i] >= DEEP_SCORE)
 			deep = 0;
+	/* From one exponential x = e^-|s| per expert, without overflow or
+	 * cancellation: l = log(1 + x), sigma(s) = 1 / (1 + x) and log
+	 * sigma(s) = -l for s >= 0, sigma(s) = x / (1 + x) and log sigma(s)
+	 * = s - l below; when deep, s < 0 and l = log(1 + e^s). */
 	for (size_t i = 0; i < e; i++) {
-		double ls = log_sigmoid(pl->s[i]);
+		double s = pl->s[i], x = exp(-fabs(s)), l = log1p(x);
 
-		pl->act[i] = exp(ls);
+		pl->act[i] = s >= 0 ? 1 / (1 + x) : x / (1 + x);
 		if (!pl->active[i])
 			pl->lw[i] = -INFINITY;
 		else if (deep)
-			pl->lw[i] = pl->t[i] - log1p(exp(pl->s[i]));
+			pl->lw[i] = pl->t[i] - l;
 		else
-			pl->lw[i] = ls;
+			pl->lw[i] = s >= 0 ? -l : s - l;
 	}
 }
 
@@ -786,18 +808,114 @@ static void mix_experts(const struct plan *pl, double *row, int all)
 }
 
 /*
- * The rest of a row, shared by both paths: weights from pl->lw, the
- * mixture from the logits in row (changed in place), and every requested
- * output for row r of the call.
+ * e^x for x <= 0 in float, without a branch so that loops over it
+ * vectorize: x = n ln 2 + r with |r| <= ln(2) / 2, e^r from its Taylor
+ * polynomial to degree 7 (truncation below 5e-9), 2^n put into the
+ * exponent bits.  Measured relative error below 1.1e-7 (2 ulps) on
+ * [-87, 0]; below -87 it returns about e^-87 = 1.6e-38 (an absolute
+ * error below 2e-38), where e^x would leave the normal floats.
  */
-static void finish_row(const struct plan *pl, double *row, size_t r,
-                       const struct moe_output *out)
+static inline float exp_nonpositive(float x)
+{
+	const uint32_t floor_bits = 0xc2ae0000u; /* -87.0f */
+	const float round = 0x1.8p23f; /* adding it rounds to an integer */
+	float t, n, r, p, scale;
+	uint32_t b;
+
+	memcpy(&b, &x, sizeof(b));
+	b = b > floor_bits ? floor_bits : b; /* negative floats: max(x, -87) */
+	memcpy(&x, &b, sizeof(x));
+
+	t = x * 1.44269504f + round;
+	n = t - round;
+	r = x - n * 0.693359375f;    /* ln 2, its high bits exact */
+	r = r - n * -2.12194440e-4f; /* and the rest */
+	p = 1.0f / 5040;
+	p = p * r + 1.0f / 720;
+	p = p * r + 1.0f / 120;
+	p = p * r + 1.0f / 24;
+	p = p * r + 1.0f / 6;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+
+	/* t's low mantissa bits hold n (-126 <= n <= 0): 2^n's exponent. */
+	memcpy(&b, &t, sizeof(b));
+	b = (b - 0x4b400000u + 127u) << 23;
+	memcpy(&scale, &b, sizeof(scale));
+	return p * scale;
+}
+
+/* v[i] = e^(v[i] - shift[i]) for n values, shift[i] >= v[i]. */
+static void exp_shifted(float *restrict v, const float *restrict shift,
+                        size_t n)
+{
+	size_t j = 0;
+
+	for (; j + LANES <= n; j += LANES)
+		for (size_t u = 0; u < LANES; u++)
+			v[j + u] = exp_nonpositive(v[j + u] - shift[j + u]);
+	for (; j < n; j++)
+		v[j] = exp_nonpositive(v[j] - shift[j]);
+}
+
+/*
+ * Every expert's softmax of the logits in pl->lf, in place, in float:
+ * the exponentials of all E*K values in one loop.
+ */
+static void softmax_experts_f32(const struct plan *pl)
+{
+	size_t e = pl->e, k = pl->k;
+	float *v = pl->lf;
+
+	for (size_t i = 0; i < e; i++) {
+		float top = v[i * k];
+
+		for (size_t c = 1; c < k; c++)
+			top = v[i * k + c] > top ? v[i * k + c] : top;
+		for (size_t c = 0; c < k; c++)
+			pl->shift[i * k + c] = top;
+	}
+
+	exp_shifted(v, pl->shift, pl->ek);
+
+	for (size_t i = 0; i < e; i++) {
+		double sum = 0;
+		float inv;
+
+		for (size_t c = 0; c < k; c++)
+			sum += v[i * k + c];
+		inv = (float)(1 / sum);
+		for (size_t c = 0; c < k; c++)
+			v[i * k + c] *= inv;
+	}
+}
+
+/* The mixture pl->p of the experts' distributions in pl->lf (F32). */
+static void mix_experts_f32(const struct plan *pl)
+{
+	size_t e = pl->e, k = pl->k;
+
+	memset(pl->p, 0, k * sizeof(double));
+	for (size_t i = 0; i < e; i++) {
+		const float *pi = pl->lf + i * k;
+
+		if (pl->w[i] == 0)
+			continue;
+		for (size_t c = 0; c < k; c++)
+			pl->p[c] += pl->w[i] * pi[c];
+	}
+}
+
+/*
+ * Row r's outputs from the mixture pl->p and the gate (pl->act,
+ * pl->w), all but the experts' distributions.
+ */
+static void write_row(const struct plan *pl, size_t r,
+                      const struct moe_output *out)
 {
 	size_t e = pl->e, k = pl->k;
 	double *prob = out->probabilities + r * k, psum = 0;
-
-	weights_from_logs(pl);
-	mix_experts(pl, row, out->expert_probabilities != NULL);
 
 	for (size_t c = 0; c < k; c++)
 		psum += pl->p[c];
@@ -812,9 +930,38 @@ static void finish_row(const struct plan *pl, double *row, size_t r,
 		memcpy(out->weights + r * e, pl->w, e * sizeof(double));
 	if (out->top_expert != NULL)
 		out->top_expert[r] = argmax(pl->w, e);
+}
+
+/*
+ * The rest of a row, shared by the F64 path and the fallback: weights
+ * from pl->lw, the mixture from the logits in row (changed in place),
+ * and every requested output for row r of the call.
+ */
+static void finish_row(const struct plan *pl, double *row, size_t r,
+                       const struct moe_output *out)
+{
+	weights_from_logs(pl);
+	mix_experts(pl, row, out->expert_probabilities != NULL);
+	write_row(pl, r, out);
 	if (out->expert_probabilities != NULL)
 		memcpy(out->expert_probabilities + r * pl->ek, row,
 		       pl->ek * sizeof(double));
+}
+
+/* As finish_row, for an F32 row whose logits are in pl->lf. */
+static void finish_row_f32(const struct plan *pl, size_t r,
+                           const struct moe_output *out)
+{
+	double *ep = out->expert_probabilities;
+
+	weights_from_logs(pl);
+	softmax_experts_f32(pl);
+	mix_experts_f32(pl);
+	write_row(pl, r, out);
+	if (ep == NULL)
+		return;
+	for (size_t i = 0; i < pl->ek; i++)
+		ep[r * pl->ek + i] = pl->lf[i];
 }
 
 /* The fallback's standardized row, ||z||^2 and z.W_i, in long double. */
@@ -959,7 +1106,10 @@ static int run_chunk(const struct plan *pl, const double *x, size_t r0,
 			continue;
 		}
 		gate_weights(pl, 0);
-		finish_row(pl, row, r0 + r, out);
+		if (pl->model->dtype == MOE_DTYPE_F32)
+			finish_row_f32(pl, r0 + r, out);
+		else
+			finish_row(pl, row, r0 + r, out);
 	}
 	return 0;
 }

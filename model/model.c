@@ -510,8 +510,8 @@ static int compute_derived(struct moe_model *model)
 	    gate_bytes + expert_bytes <= MOE_MAX_FUSED_COPY_BYTES)
 		copy = gate_bytes + expert_bytes;
 
-	dv = malloc(sizeof(*dv) + (2 * e + ek + 2 * sd) * sizeof(double) +
-	            copy);
+	dv =
+	    malloc(sizeof(*dv) + (2 * e + ek + 2 * sd) * sizeof(double) + copy);
 	if (dv == NULL)
 		return -ENOMEM;
 	gb = (double *)(dv + 1);
