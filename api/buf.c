@@ -4,9 +4,6 @@
  * scalars written into it (strings escaped, numbers that read back).
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,24 +169,22 @@ void api_buf_string(struct api_buf *b, const char *str)
 
 void api_buf_number(struct api_buf *b, double x, enum moe_dtype dtype)
 {
-	char num[32];
-	int n;
+	char num[API_NUMBER_MAX];
+	int n = api_number_format(num, x, dtype);
 
-	if (!isfinite(x)) {
-		api_buf_add(b, "null", 4);
-		return;
-	}
-	n = snprintf(num, sizeof(num),
-	             dtype == MOE_DTYPE_F32 ? "%.9g" : "%.17g", x);
 	api_buf_add(b, num, (size_t)n);
 }
 
 void api_buf_uint(struct api_buf *b, uint64_t x)
 {
 	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRIu64, x);
+	size_t n = sizeof(num);
 
-	api_buf_add(b, num, (size_t)n);
+	do {
+		num[--n] = (char)('0' + x % 10);
+		x /= 10;
+	} while (x);
+	api_buf_add(b, num + n, sizeof(num) - n);
 }
 
 void api_buf_key(struct api_buf *b, const char *key)

@@ -27,9 +27,21 @@ void api_buf_string(struct api_buf *b, const char *s);
 /* "key": */
 void api_buf_key(struct api_buf *b, const char *key);
 
-/* A number that reads back to x: %.17g (F64) or %.9g (F32); null if x
- * is not finite. */
+/* A number that reads back to x (F64) or to (float)x (F32), in the
+ * fewest digits; null if x is not finite. */
 void api_buf_number(struct api_buf *b, double x, enum moe_dtype dtype);
+
+/* Room for the text of api_number_format, NUL included. */
+#define API_NUMBER_MAX 32
+
+/*
+ * api_number_format - write into out (API_NUMBER_MAX bytes) the shortest
+ * decimal text that strtod reads back to x (F64), or strtof to (float)x
+ * (F32), in the shape of printf's %.17g / %.9g; "null" when x (or
+ * (float)x) is not finite, "-0" for negative zero.  Returns the length.
+ * Thread-safe; never fails.
+ */
+int api_number_format(char *out, double x, enum moe_dtype dtype);
 
 void api_buf_uint(struct api_buf *b, uint64_t x);
 

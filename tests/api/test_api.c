@@ -617,8 +617,7 @@ START_TEST(f32_digits)
 	struct api_buf b = {0};
 
 	ck_assert_int_eq(api_encode_response(&b, &req, &r32), 0);
-	ck_assert_ptr_nonnull(
-	    strstr(b.data, "[[0.100000001,0.333333343,0.5]]"));
+	ck_assert_ptr_nonnull(strstr(b.data, "[[0.1,0.33333334,0.5]]"));
 	ck_assert_int_eq(api_encode_response(&b, &req, &r64), 0);
 	ck_assert_ptr_nonnull(
 	    strstr(b.data, "[[0.10000000149011612,0.3333333432674408,0.5]]"));
@@ -1218,11 +1217,250 @@ START_TEST(checker_matches_python)
 }
 END_TEST
 
+/* Numbers: api_number_format against strtod/strtof and printf ---------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next_random(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return 0;
+	if (*s == '.') {
+		if (!(*++s >= '0' && *s <= '9'))
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+/* Significant digits of a number's text: leading and trailing zeros
+ * do not count. */
+static int significant(const char *s)
+{
+	int n = 0, zeros = 0;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9' || (*s == '0' && !n))
+			continue;
+		zeros = *s == '0' ? zeros + 1 : 0;
+		n++;
+	}
+	return n - zeros;
+}
+
+/* text reads back to x (bit for bit), is JSON, and is no longer than
+ * printf's %.17g / %.9g. */
+static void check_f64(double x)
+{
+	char text[API_NUMBER_MAX], ref[40];
+	int len = api_number_format(text, x, MOE_DTYPE_F64);
+	double back = strtod(text, NULL);
+
+	ck_assert_msg(memcmp(&back, &x, sizeof(x)) == 0, "%a printed as %s",
+	              x, text);
+	ck_assert_msg(json_number(text), "%a printed as %s", x, text);
+	ck_assert_int_eq(len, (int)strlen(text));
+	ck_assert_int_le(len, snprintf(ref, sizeof(ref), "%.17g", x));
+}
+
+static void check_f32(float f)
+{
+	char text[API_NUMBER_MAX], ref[40];
+	int len = api_number_format(text, f, MOE_DTYPE_F32);
+	float back = strtof(text, NULL);
+
+	if (isinf(f)) { /* a double out of a float's range */
+		ck_assert_str_eq(text, "null");
+		return;
+	}
+	ck_assert_msg(memcmp(&back, &f, sizeof(f)) == 0, "%a printed as %s",
+	              (double)f, text);
+	ck_assert_msg(json_number(text), "%a printed as %s", (double)f, text);
+	ck_assert_int_eq(len, (int)strlen(text));
+	ck_assert_int_le(len, snprintf(ref, sizeof(ref), "%.9g", (double)f));
+}
+
+/* The fewest digits p for which printf's %.{p}g reads back to x. */
+static int fewest_f64(double x)
+{
+	char ref[40];
+	int p;
+
+	for (p = 1; p < 17; p++) {
+		snprintf(ref, sizeof(ref), "%.*g", p, x);
+		if (strtod(ref, NULL) == x)
+			break;
+	}
+	return p;
+}
+
+static int fewest_f32(float f)
+{
+	char ref[40];
+	int p;
+
+	for (p = 1; p < 9; p++) {
+		snprintf(ref, sizeof(ref), "%.*g", p, (double)f);
+		if (strtof(ref, NULL) == f)
+			break;
+	}
+	return p;
+}
+
+START_TEST(number_edges)
+{
+	static const double edges[] = {
+	    0.0,    -0.0,    5e-324,  -5e-324, DBL_MIN, DBL_MAX, -DBL_MAX,
+	    1e-300, 1e300,   0.1,     0.2,     0.3,     1.0,     2.0,
+	    0.5,    1e16,    1e17,    1e22,    1e23,    9.5,     1e-5,
+	    0.001,  1e-4,    123.456, 1.0 / 3, 2.0 / 3, 1 - 0x1p-53,
+	    0x1p-1022 - 0x1p-1074, 4.9406564584124654e-324, 0x1p-1074 * 3,
+	};
+	char text[API_NUMBER_MAX];
+	double x;
+	size_t i;
+	int e;
+
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		check_f64(edges[i]);
+		check_f32((float)edges[i]);
+	}
+	for (e = -330; e <= 308; e++) {
+		x = pow(10, e);
+		check_f64(x);
+		check_f64(nextafter(x, 0));
+		check_f64(nextafter(x, INFINITY));
+		check_f32((float)x);
+	}
+	for (e = -1074; e <= 1023; e++) {
+		check_f64(ldexp(1, e));
+		check_f64(-ldexp(1, e));
+		check_f32((float)ldexp(1, e));
+	}
+	for (e = -323; e <= 308; e++) {
+		snprintf(text, sizeof(text), "1e%d", e);
+		x = strtod(text, NULL);
+		api_number_format(text, x, MOE_DTYPE_F64);
+		ck_assert_int_eq(significant(text), 1);
+	}
+
+	api_number_format(text, 0.1, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "0.1");
+	api_number_format(text, -0.0, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "-0");
+	api_number_format(text, 5e-324, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "5e-324");
+	api_number_format(text, 1e-5, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "1e-05");
+	api_number_format(text, 1e16, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "10000000000000000");
+	api_number_format(text, 1e17, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "1e+17");
+	api_number_format(text, DBL_MAX, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "1.7976931348623157e+308");
+	api_number_format(text, 0.1, MOE_DTYPE_F32);
+	ck_assert_str_eq(text, "0.1");
+	api_number_format(text, 1e300, MOE_DTYPE_F32);
+	ck_assert_str_eq(text, "null");
+	api_number_format(text, NAN, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "null");
+	api_number_format(text, -INFINITY, MOE_DTYPE_F64);
+	ck_assert_str_eq(text, "null");
+}
+END_TEST
+
+/* 1.2 million numbers: doubles of every exponent, probabilities, floats
+ * of every exponent and float probabilities. */
+START_TEST(number_random)
+{
+	const long n = 300000;
+	uint64_t bits;
+	uint32_t fbits;
+	double x;
+	float f;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		bits = next_random();
+		memcpy(&x, &bits, sizeof(x));
+		if (isfinite(x))
+			check_f64(x);
+		check_f64((double)(next_random() >> 11) * 0x1p-53);
+		fbits = (uint32_t)(next_random() >> 32);
+		memcpy(&f, &fbits, sizeof(f));
+		if (isfinite(f))
+			check_f32(f);
+		check_f32((float)(next_random() >> 40) * 0x1p-24f);
+	}
+}
+END_TEST
+
+/* The digits are the fewest that read back, by printf's %.{p}g. */
+START_TEST(number_shortest)
+{
+	char text[API_NUMBER_MAX];
+	uint64_t bits;
+	double x;
+	float f;
+	long i;
+
+	for (i = 0; i < 50000; i++) {
+		bits = next_random();
+		memcpy(&x, &bits, sizeof(x));
+		if (i % 2)
+			x = (double)(bits >> 11) * 0x1p-53;
+		if (!isfinite(x) || x == 0)
+			continue;
+		api_number_format(text, x, MOE_DTYPE_F64);
+		ck_assert_msg(significant(text) == fewest_f64(x),
+		              "%a printed as %s", x, text);
+		f = (float)x;
+		if (!isfinite(f) || f == 0)
+			continue;
+		api_number_format(text, f, MOE_DTYPE_F32);
+		ck_assert_msg(significant(text) == fewest_f32(f),
+		              "%a printed as %s", (double)f, text);
+	}
+	for (i = 1; i < 20000; i++) {
+		x = (double)i / 20000;
+		api_number_format(text, x, MOE_DTYPE_F64);
+		ck_assert_int_eq(significant(text), fewest_f64(x));
+	}
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *req = tcase_create("request");
 	TCase *enc = tcase_create("encode");
+	TCase *num = tcase_create("number");
 
 	tcase_add_checked_fixture(req, setup, teardown);
 	tcase_add_test(req, bad_catalog);
@@ -1250,6 +1488,12 @@ static Suite *api_suite(void)
 	tcase_add_test(enc, v2_metadata);
 	tcase_add_test(enc, outputs_alloc);
 	suite_add_tcase(s, enc);
+
+	tcase_add_test(num, number_edges);
+	tcase_add_test(num, number_random);
+	tcase_add_test(num, number_shortest);
+	tcase_set_timeout(num, 100);
+	suite_add_tcase(s, num);
 	return s;
 }
 
