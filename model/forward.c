@@ -2,8 +2,9 @@
 /*
  * forward.c - the batched forward pass (SPEC 1).
  *
- * For a batch of n rows the products are BLAS calls on the whole batch:
- * the gate scores Z W^T ([n][E]) and every expert's logits Z A^T
+ * For a batch of n rows the products are BLAS calls on blocks of up to
+ * several hundred rows (the whole batch when smaller): the gate scores Z W^T
+ * ([n][E]) and every expert's logits Z A^T
  * ([n][E*K], experts.weight viewed as an (E*K) x d matrix).  When the
  * model holds W and A as one [E + E*K][d] matrix (struct moe_derived),
  * a single product gives both, which saves reading and packing Z a
@@ -11,7 +12,8 @@
  * otherwise they are two products.  F64 models use dgemm in double, F32
  * models sgemm in float; one row uses gemv, whose call costs less.
  * Everything after the products is per row and in double, whatever the
- * dtype:
+ * dtype, except the experts' softmax of F32 models, which is in float
+ * with an exponential of its own that the compiler vectorizes:
  *
  *  - gate weights in the log domain: log sigma(s) is computed without
  *    overflow or cancellation, and G_i = exp(l_i - max l) / sum, so that
@@ -56,6 +58,17 @@
  * the row's t (gate_weights).
  */
 #define DEEP_SCORE (-40.0)
+
+/*
+ * A large batch goes through in blocks of rows whose converted input and
+ * products take about FORWARD_BLOCK_BYTES, so that they are still in
+ * cache when the per-row work reads them; but a block has at least
+ * BLOCK_MIN_ROWS rows, because each product packs the whole weight
+ * matrix again: with d = 784, 136-row blocks made the pass 20 % slower
+ * than one block of 4096 rows, 512-row blocks 7 % faster.
+ */
+#define FORWARD_BLOCK_BYTES (512 * 1024)
+#define BLOCK_MIN_ROWS 512
 
 /* Above this k, the top-k set is found with a heap instead of insertion. */
 #define TOPK_INSERTION_MAX 32
@@ -196,8 +209,19 @@ static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 	return lay_row_buffers(pl, base, at);
 }
 
+/* The rows of a block: about FORWARD_BLOCK_BYTES of input and products. */
+static size_t block_rows(const struct plan *pl)
+{
+	size_t bytes = (pl->e + pl->ek) * pl->dsize, rows;
+
+	if (needs_copy(pl))
+		bytes += pl->d * pl->dsize;
+	rows = FORWARD_BLOCK_BYTES / bytes;
+	return rows < BLOCK_MIN_ROWS ? BLOCK_MIN_ROWS : rows;
+}
+
 /*
- * Chooses how many rows go through at once (all of them unless that
+ * Chooses how many rows go through at once (a block, fewer when that
  * would pass MOE_MAX_SCRATCH_BYTES) and reserves the scratch.
  */
 static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
@@ -219,6 +243,8 @@ static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
 	if (fixed + per_row > MOE_MAX_SCRATCH_BYTES)
 		return -E2BIG;
 	rows = (MOE_MAX_SCRATCH_BYTES - fixed) / per_row;
+	if (rows > block_rows(pl))
+		rows = block_rows(pl);
 	if (rows > n)
 		rows = n;
 
@@ -227,14 +253,6 @@ static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
 		return r;
 	lay_out(pl, scratch->buf, rows);
 	return 0;
-}
-
-/* 1 if the double whose bits are b is an infinity or a NaN. */
-static inline uint64_t bits_not_finite(uint64_t b)
-{
-	const uint64_t exponent = 0x7ff0000000000000ULL;
-
-	return (b & exponent) == exponent;
 }
 
 /* The message for the first value of x that is not finite. */
@@ -248,37 +266,6 @@ static int report_input(const double *x, size_t n, size_t d,
 	return moe_fail(err, -EINVAL,
 	                "row %zu, column %zu: not a finite number", i / d,
 	                i % d);
-}
-
-/*
- * Every value finite?  A first pass tests the exponent bits of all the
- * values with four independent accumulators and no branch, so that it
- * runs at memory speed; only when it finds one does a second pass look
- * for the row and column.
- */
-static int check_input(const double *x, size_t n, size_t d,
-                       struct moe_error *err)
-{
-	uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0, b;
-	size_t len = n * d, i = 0;
-
-	for (; i + 4 <= len; i += 4) {
-		memcpy(&b, &x[i], sizeof(b));
-		b0 |= bits_not_finite(b);
-		memcpy(&b, &x[i + 1], sizeof(b));
-		b1 |= bits_not_finite(b);
-		memcpy(&b, &x[i + 2], sizeof(b));
-		b2 |= bits_not_finite(b);
-		memcpy(&b, &x[i + 3], sizeof(b));
-		b3 |= bits_not_finite(b);
-	}
-	for (; i < len; i++) {
-		memcpy(&b, &x[i], sizeof(b));
-		b0 |= bits_not_finite(b);
-	}
-	if ((b0 | b1 | b2 | b3) == 0)
-		return 0;
-	return report_input(x, n, d, err);
 }
 
 static double param(const struct plan *pl, const void *data, size_t i)
@@ -1134,14 +1121,8 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
 	if (r < 0)
 		return moe_fail(err, r, "out of memory");
 
-	/* Each chunk's pass checks its rows; with several chunks the whole
-	 * input is checked first, so that an error writes nothing. */
-	if (n > pl.rows) {
-		r = check_input(x, n, d, err);
-		if (r < 0)
-			return r;
-	}
-
+	/* Each block's pass checks its rows: when a value is not finite,
+	 * the outputs of the blocks before it have been written. */
 	for (size_t r0 = 0; r0 < n; r0 += pl.rows) {
 		size_t rows = n - r0 < pl.rows ? n - r0 : pl.rows;
 
