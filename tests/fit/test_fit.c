@@ -11,35 +11,18 @@
  *    truth.json) from 20,000 rows simulated from it;
  *  - finite parameters on separable classes thanks to the penalty.
  *
- * The rows of the gradient test come from a generator of this file, not
- * from the library's.
+ * The rows of the gradient test come from the suites' own generator
+ * (fit_support.c), not from the library's.
  */
 #include <check.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fit.h"
+#include "fit_support.h"
 #include "sigmoe.h"
-
-/* ---- rows for the gradient tests: a generator independent of moe_rng */
-
-static uint64_t lcg_state;
-
-static double lcg_uniform(void)
-{
-	lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return ((double)(lcg_state >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static double lcg_normal(void)
-{
-	double u = lcg_uniform(), v = lcg_uniform();
-
-	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 #define GN 60 /* rows */
 #define GD 3  /* features */
@@ -67,22 +50,16 @@ static struct grad_case grad_case(int i)
 	return c;
 }
 
-static void make_rows(double *x, size_t *y)
+/*
+ * The problem of case c on GN rows written into x and y, drawn from g
+ * (seeded here) independently of moe_rng; g goes on for the parameters.
+ */
+static struct moe_fit_problem *grad_problem(const struct grad_case *c,
+                                            struct ft_lcg *g, double *x,
+                                            size_t *y)
 {
 	static const double mean[GD] = {1.5, -2, 0.5};
 	static const double sd[GD] = {2, 0.5, 1.5};
-
-	lcg_state = 12345;
-	for (size_t j = 0; j < GN; j++) {
-		for (size_t k = 0; k < GD; k++)
-			x[j * GD + k] = mean[k] + sd[k] * lcg_normal();
-		y[j] = (size_t)(lcg_uniform() * GK);
-	}
-}
-
-static struct moe_fit_problem *grad_problem(const struct grad_case *c,
-                                            double *x, size_t *y)
-{
 	struct moe_fit_data data = {
 	    .n_rows = GN,
 	    .n_features = GD,
@@ -102,7 +79,8 @@ static struct moe_fit_problem *grad_problem(const struct grad_case *c,
 	opts.gate.temperature = c->tau;
 	opts.l2 = 0.01;
 	opts.standardize = c->standardize;
-	make_rows(x, y);
+	g->state = 12345;
+	ft_random_rows(g, GN, GD, GK, mean, sd, x, y);
 	ck_assert_msg(moe_fit_problem_new(&data, &opts, &p, &err) == 0, "%s",
 	              err.message);
 	return p;
@@ -111,35 +89,22 @@ static struct moe_fit_problem *grad_problem(const struct grad_case *c,
 START_TEST(test_gradient)
 {
 	struct grad_case c = grad_case(_i);
+	struct ft_lcg lcg;
 	double x[GN * GD];
 	size_t y[GN];
-	struct moe_fit_problem *p = grad_problem(&c, x, y);
+	struct moe_fit_problem *p = grad_problem(&c, &lcg, x, y);
 	size_t P = moe_fit_problem_size(p);
 	double *theta = malloc(P * sizeof(double));
 	double *g = malloc(P * sizeof(double));
-	double num = 0, den = 0;
+	double error;
 
 	ck_assert_uint_eq(P, GE * GD + GE * GK * GD + GE + GE * GK);
 	for (size_t q = 0; q < P; q++)
-		theta[q] = 0.7 * lcg_normal();
-	moe_fit_objective(p, theta, g);
+		theta[q] = 0.7 * ft_normal(&lcg);
 
-	for (size_t q = 0; q < P; q++) {
-		double keep = theta[q], h = 1e-5 * fmax(1, fabs(keep));
-		double up, down, fd;
-
-		theta[q] = keep + h;
-		up = moe_fit_objective(p, theta, NULL);
-		theta[q] = keep - h;
-		down = moe_fit_objective(p, theta, NULL);
-		theta[q] = keep;
-		fd = (up - down) / (2 * h);
-		num += (g[q] - fd) * (g[q] - fd);
-		den += g[q] * g[q];
-	}
-	ck_assert_msg(sqrt(num / den) < 1e-6,
-	              "case %d: relative gradient error %g", _i,
-	              sqrt(num / den));
+	error = ft_gradient_error(p, theta, g, NULL);
+	ck_assert_msg(error < 1e-6, "case %d: relative gradient error %g", _i,
+	              error);
 
 	free(theta);
 	free(g);
@@ -167,9 +132,10 @@ static void column_moments(const double *x, double *mean, double *scale)
 START_TEST(test_objective_is_loglik)
 {
 	struct grad_case c = grad_case(_i);
+	struct ft_lcg lcg;
 	double x[GN * GD], mean[GD], scale[GD], prob[GN * GK];
 	size_t y[GN];
-	struct moe_fit_problem *p = grad_problem(&c, x, y);
+	struct moe_fit_problem *p = grad_problem(&c, &lcg, x, y);
 	size_t P = moe_fit_problem_size(p);
 	double *theta = malloc(P * sizeof(double));
 	struct moe_model_spec spec = {
@@ -187,7 +153,7 @@ START_TEST(test_objective_is_loglik)
 	double f, pen = 0, nll = 0;
 
 	for (size_t q = 0; q < P; q++) {
-		theta[q] = 0.7 * lcg_normal();
+		theta[q] = 0.7 * ft_normal(&lcg);
 		pen += 0.5 * 0.01 * theta[q] * theta[q];
 	}
 	f = moe_fit_objective(p, theta, NULL);
@@ -219,19 +185,6 @@ END_TEST
 
 #define RN 20000     /* simulated rows */
 #define RTRAIN 16000 /* the first RTRAIN fit, the rest are held out */
-
-static struct moe_model *load_data_model(const char *name)
-{
-	const char *dir = getenv("SIGMOE_TEST_DATA");
-	char path[4096];
-	struct moe_model *m = NULL;
-	struct moe_error err = {{0}};
-
-	ck_assert_msg(dir != NULL, "SIGMOE_TEST_DATA is not set");
-	snprintf(path, sizeof(path), "%s/fit/%s", dir, name);
-	ck_assert_msg(moe_model_load(path, &m, &err) == 0, "%s", err.message);
-	return m;
-}
 
 static double param(const struct moe_model *m, int which, size_t i)
 {
@@ -341,7 +294,7 @@ static double gate_error(const struct moe_model *truth,
 
 START_TEST(test_recovers_known_model)
 {
-	struct moe_model *truth = load_data_model("truth.json"), *fit = NULL;
+	struct moe_model *truth = ft_load_model("truth.json"), *fit = NULL;
 	size_t d = truth->n_features;
 	double *x = malloc(RN * d * sizeof(double));
 	size_t *y = malloc(RN * sizeof(size_t));
@@ -432,13 +385,13 @@ START_TEST(test_separable_finite)
 	struct moe_error err = {{0}};
 	const double *blocks[4];
 	size_t sizes[4] = {2 * 2, 2, 2 * 2 * 2, 2 * 2};
+	struct ft_lcg lcg = {99};
 	double norm2 = 0, lambda = 0.01;
 
-	lcg_state = 99;
 	for (size_t j = 0; j < N; j++) {
 		y[j] = j % 2;
-		x[j * 2] = (y[j] ? 4 : -4) + 0.5 * lcg_normal();
-		x[j * 2 + 1] = lcg_normal();
+		x[j * 2] = (y[j] ? 4 : -4) + 0.5 * ft_normal(&lcg);
+		x[j * 2 + 1] = ft_normal(&lcg);
 	}
 
 	moe_fit_options_default(&opts);
