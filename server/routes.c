@@ -125,10 +125,35 @@ static enum srv_endpoint match_v1(const struct segments *seg,
 	return SRV_EP_UNKNOWN;
 }
 
+/* The v2 endpoints of one model or one version of it. */
+struct v2_leaves {
+	enum srv_endpoint metadata, ready, infer;
+};
+
+/* What follows a v2 model (or version) whose last segment is at - 1:
+ * nothing, /ready or /infer. */
+static enum srv_endpoint match_v2_leaf(const struct segments *seg, size_t at,
+                                       const struct v2_leaves *leaves)
+{
+	if (seg->n == at)
+		return leaves->metadata;
+	if (seg->n == at + 1 && seg_is(seg, at, "ready"))
+		return leaves->ready;
+	if (seg->n == at + 1 && seg_is(seg, at, "infer"))
+		return leaves->infer;
+	return SRV_EP_UNKNOWN;
+}
+
 /* /v2, /v2/health/{live,ready}, /v2/models/{name}[/...] */
 static enum srv_endpoint match_v2(const struct segments *seg,
                                   struct srv_route *r)
 {
+	static const struct v2_leaves model = {
+	    SRV_EP_V2_MODEL, SRV_EP_V2_MODEL_READY, SRV_EP_V2_INFER};
+	static const struct v2_leaves version = {SRV_EP_V2_VERSION_MODEL,
+	                                         SRV_EP_V2_VERSION_READY,
+	                                         SRV_EP_V2_VERSION_INFER};
+
 	if (seg->n == 1)
 		return SRV_EP_V2;
 	if (seg->n == 3 && seg_is(seg, 1, "health"))
@@ -138,22 +163,11 @@ static enum srv_endpoint match_v2(const struct segments *seg,
 	if (!seg_is(seg, 1, "models") ||
 	    !seg_copy(seg, 2, r->name, sizeof(r->name)))
 		return SRV_EP_UNKNOWN;
-	if (seg->n == 3)
-		return SRV_EP_V2_MODEL;
-	if (seg->n == 4 && seg_is(seg, 3, "ready"))
-		return SRV_EP_V2_MODEL_READY;
-	if (seg->n == 4 && seg_is(seg, 3, "infer"))
-		return SRV_EP_V2_INFER;
-	if (seg->n < 5 || !seg_is(seg, 3, "versions") ||
-	    !seg_copy(seg, 4, r->version, sizeof(r->version)))
+	if (seg->n < 5 || !seg_is(seg, 3, "versions"))
+		return match_v2_leaf(seg, 3, &model);
+	if (!seg_copy(seg, 4, r->version, sizeof(r->version)))
 		return SRV_EP_UNKNOWN;
-	if (seg->n == 5)
-		return SRV_EP_V2_VERSION_MODEL;
-	if (seg->n == 6 && seg_is(seg, 5, "ready"))
-		return SRV_EP_V2_VERSION_READY;
-	if (seg->n == 6 && seg_is(seg, 5, "infer"))
-		return SRV_EP_V2_VERSION_INFER;
-	return SRV_EP_UNKNOWN;
+	return match_v2_leaf(seg, 5, &version);
 }
 
 static enum srv_endpoint match_path(const char *path, struct srv_route *r)
@@ -397,6 +411,20 @@ static void list_names(struct srv_model_status *st, size_t n, char *buf,
 }
 
 /*
+ * The store's status list as srv_store_status gives it (the caller frees
+ * it with srv_store_status_free), or a negative errno after answering 500.
+ */
+static int store_status(struct srv_context *ctx, struct srv_model_status **st,
+                        struct srv_response *resp)
+{
+	int n = srv_store_status(ctx->store, st);
+
+	if (n < 0)
+		srv_respond_error(resp, 500, "model list: %s", strerror(-n));
+	return n;
+}
+
+/*
  * The model behind /predict and /gates: the default_model setting, else
  * the only model.  Returns 0 with name filled, or fills resp with a 404
  * naming the models to choose from.
@@ -412,11 +440,9 @@ static int default_model(struct srv_context *ctx, char *name, size_t size,
 		snprintf(name, size, "%s", ctx->cfg->default_model);
 		return 0;
 	}
-	n = srv_store_status(ctx->store, &st);
-	if (n < 0) {
-		srv_respond_error(resp, 500, "model list: %s", strerror(-n));
+	n = store_status(ctx, &st, resp);
+	if (n < 0)
 		return n;
-	}
 	if (n == 1)
 		snprintf(name, size, "%s", st[0].name);
 	list_names(st, (size_t)n, names, sizeof(names));
@@ -577,11 +603,9 @@ static void handle_models(struct srv_context *ctx, struct srv_response *resp)
 	struct api_buf b;
 	int n, i, rc;
 
-	n = srv_store_status(ctx->store, &st);
-	if (n < 0) {
-		srv_respond_error(resp, 500, "model list: %s", strerror(-n));
+	n = store_status(ctx, &st, resp);
+	if (n < 0)
 		return;
-	}
 	as = calloc((size_t)n + 1, sizeof(*as));
 	if (!as) {
 		srv_respond_error(resp, 500, "out of memory");
@@ -607,11 +631,9 @@ static void handle_model(struct srv_context *ctx, const char *name,
 	struct api_buf b;
 	int n, i, rc;
 
-	n = srv_store_status(ctx->store, &st);
-	if (n < 0) {
-		srv_respond_error(resp, 500, "model list: %s", strerror(-n));
+	n = store_status(ctx, &st, resp);
+	if (n < 0)
 		return;
-	}
 	for (i = 0; i < n && strcmp(st[i].name, name) != 0; i++)
 		;
 	if (i == n) {

@@ -334,7 +334,7 @@ void response_free(struct response *r)
 
 /* Raw sockets ------------------------------------------------------------ */
 
-static int connect_local(int port)
+int connect_port(int port)
 {
 	struct sockaddr_in sa;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -344,8 +344,13 @@ static int connect_local(int port)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
-	              "connect: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	return fd;
 }
 
@@ -356,8 +361,9 @@ char *raw_request(struct daemon *d, const char *bytes, size_t len,
 	char *out = calloc(1, 65536);
 	size_t used = 0;
 	ssize_t n;
-	int fd = connect_local(d->port);
+	int fd = connect_port(d->port);
 
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
 	ck_assert_ptr_nonnull(out);
 	signal(SIGPIPE, SIG_IGN);
 	n = send(fd, bytes, len, MSG_NOSIGNAL);

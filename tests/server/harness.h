@@ -83,6 +83,12 @@ void http(struct daemon *d, const char *method, const char *path,
 void response_free(struct response *r);
 
 /*
+ * connect_port - a new TCP connection to 127.0.0.1:port, or -1 with
+ * errno set when connect(2) fails (a daemon that stopped listening).
+ */
+int connect_port(int port);
+
+/*
  * raw_request - send bytes on a new TCP connection, shut the write side
  * when close_write, and return what came back within 5 s (malloc'd,
  * NUL-terminated).  For requests libcurl will not send.

@@ -305,8 +305,6 @@ static int closed_within(int fd, int ms)
 	return 0;
 }
 
-static int connect_port(int port);
-
 /*
  * connection_timeout closes idle connections; max_connections holds a
  * connection over the limit back (in the listen backlog) until a slot
@@ -585,23 +583,6 @@ Suite *suite_tls(void)
 }
 
 /* shutdown --------------------------------------------------------------- */
-
-static int connect_port(int port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void send_all(int fd, const char *s, size_t n)
 {
