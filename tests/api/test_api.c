@@ -23,6 +23,7 @@
 
 #include "api.h"
 #include "internal.h" /* the number reader, tested against strtod */
+#include "test_support.h"
 
 #define TEST_MAX 1000
 
@@ -1500,17 +1501,11 @@ static Suite *api_suite(void)
 int main(void)
 {
 	const char *dir = getenv("SIGMOE_TEST_DATA");
-	SRunner *sr;
-	int failed;
 
 	if (!dir) {
 		fprintf(stderr, "SIGMOE_TEST_DATA is not set\n");
 		return 1;
 	}
 	snprintf(data_dir, sizeof(data_dir), "%s", dir);
-	sr = srunner_create(api_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ts_run(api_suite());
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sigmoe.h"
+#include "test_support.h"
 
 #define TOL_F64 1e-12
 #define TOL_F32 1e-5
@@ -35,25 +36,6 @@ struct run {
 	char *out;
 	char *err;
 };
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0, got;
-	char *buf = malloc(cap);
-
-	ck_assert_ptr_nonnull(f);
-	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += got;
-		if (cap - n - 1 == 0)
-			buf = realloc(buf, cap *= 2);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -123,8 +105,8 @@ static struct run run_tool(const char *first, ...)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	if (WIFEXITED(status))
 		r.status = WEXITSTATUS(status);
-	r.out = read_all(out_path, NULL);
-	r.err = read_all(err_path, NULL);
+	r.out = ts_read_file(out_path, NULL);
+	r.err = ts_read_file(err_path, NULL);
 	return r;
 }
 
@@ -239,7 +221,7 @@ static void assert_predict(const char *model, const char *input,
 {
 	struct run r =
 	    run_tool("predict", data(model), data(input), flag, NULL);
-	char *want = read_all(data(expected), NULL);
+	char *want = ts_read_file(data(expected), NULL);
 
 	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
 	ck_assert_str_eq(r.err, "");
@@ -368,7 +350,7 @@ static size_t file_size(const char *path)
 {
 	size_t len;
 
-	free(read_all(path, &len));
+	free(ts_read_file(path, &len));
 	return len;
 }
 
@@ -422,7 +404,7 @@ END_TEST
 static int files_equal(const char *a, const char *b)
 {
 	size_t la, lb;
-	char *ta = read_all(a, &la), *tb = read_all(b, &lb);
+	char *ta = ts_read_file(a, &la), *tb = ts_read_file(b, &lb);
 	int same = la == lb && !memcmp(ta, tb, la);
 
 	free(ta);
@@ -770,7 +752,7 @@ START_TEST(example_model_on_iris)
 
 	r = run_tool("predict", model, iris, "--label", "species", NULL);
 	ck_assert_msg(r.status == 0, "%s", r.err);
-	text = read_all(iris, NULL);
+	text = ts_read_file(iris, NULL);
 	n = split(r.out, '\n', pl, 160);
 	ck_assert_uint_eq(n, 152);
 	ck_assert_uint_eq(split(text, '\n', il, 160), 152);
@@ -814,18 +796,10 @@ static Suite *cli_suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *runner;
-	int failed;
-
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PATH-TO-SIGMOE\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	tool = argv[1];
-
-	runner = srunner_create(cli_suite());
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(cli_suite());
 }

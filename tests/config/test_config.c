@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "test_support.h"
 
 #define MAX_ARGS 32
 
@@ -660,8 +661,7 @@ static Suite *config_suite(void)
 int main(void)
 {
 	const char *dir = getenv("SIGMOE_TEST_DATA");
-	SRunner *sr;
-	int failed;
+	int result;
 
 	if (!dir) {
 		fprintf(stderr, "SIGMOE_TEST_DATA is not set\n");
@@ -672,10 +672,7 @@ int main(void)
 	if (!mkdtemp(tmp_dir))
 		return 1;
 
-	sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	result = ts_run(config_suite());
 
 	{
 		char p[4300];
@@ -688,5 +685,5 @@ int main(void)
 		unlink(p);
 		rmdir(tmp_dir);
 	}
-	return failed ? 1 : 0;
+	return result;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "test_support.h"
 
 static char path_buf[4096];
 
@@ -405,11 +406,5 @@ static Suite *csv_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(csv_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(csv_suite());
 }

@@ -21,8 +21,7 @@ double ft_normal(struct ft_lcg *g)
 }
 
 void ft_random_rows(struct ft_lcg *g, size_t n, size_t d, size_t n_classes,
-                    const double *mean, const double *sd, double *x,
-                    size_t *y)
+                    const double *mean, const double *sd, double *x, size_t *y)
 {
 	for (size_t j = 0; j < n; j++) {
 		for (size_t k = 0; k < d; k++)

@@ -35,8 +35,7 @@ double ft_normal(struct ft_lcg *g);
  * row-major; y holds n.
  */
 void ft_random_rows(struct ft_lcg *g, size_t n, size_t d, size_t n_classes,
-                    const double *mean, const double *sd, double *x,
-                    size_t *y);
+                    const double *mean, const double *sd, double *x, size_t *y);
 
 /*
  * ft_load_model - the model file tests/data/fit/<name>, found through

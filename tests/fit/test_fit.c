@@ -23,6 +23,7 @@
 #include "fit.h"
 #include "fit_support.h"
 #include "sigmoe.h"
+#include "test_support.h"
 
 #define GN 60 /* rows */
 #define GD 3  /* features */
@@ -54,9 +55,8 @@ static struct grad_case grad_case(int i)
  * The problem of case c on GN rows written into x and y, drawn from g
  * (seeded here) independently of moe_rng; g goes on for the parameters.
  */
-static struct moe_fit_problem *grad_problem(const struct grad_case *c,
-                                            struct ft_lcg *g, double *x,
-                                            size_t *y)
+static struct moe_fit_problem *
+grad_problem(const struct grad_case *c, struct ft_lcg *g, double *x, size_t *y)
 {
 	static const double mean[GD] = {1.5, -2, 0.5};
 	static const double sd[GD] = {2, 0.5, 1.5};
@@ -442,11 +442,5 @@ static Suite *fit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(fit_suite());
 }

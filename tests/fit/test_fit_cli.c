@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_support.h"
+
 static const char *sigmoe;
 static char tmpdir[] = "/tmp/sigmoe-test-fit-XXXXXX";
 
@@ -266,17 +268,10 @@ static Suite *fit_cli_suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s SIGMOE_BINARY\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	sigmoe = argv[1];
-	sr = srunner_create(fit_cli_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(fit_cli_suite());
 }

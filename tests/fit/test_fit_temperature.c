@@ -25,6 +25,7 @@
 #include "fit.h"
 #include "fit_support.h"
 #include "sigmoe.h"
+#include "test_support.h"
 
 #define GN 80 /* rows */
 #define GD 2  /* features */
@@ -293,11 +294,5 @@ static Suite *temperature_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(temperature_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(temperature_suite());
 }

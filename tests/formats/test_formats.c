@@ -21,6 +21,7 @@
 
 #include "formats.h"
 #include "sigmoe.h"
+#include "test_support.h"
 
 static char path_buf[4096];
 
@@ -32,27 +33,6 @@ static const char *data_path(const char *name)
 	snprintf(path_buf, sizeof(path_buf), "%s/formats/%s", dir ? dir : ".",
 	         name);
 	return path_buf;
-}
-
-/* A whole file, NUL-terminated; *len gets its size. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
-	data[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return data;
 }
 
 static struct moe_model *load_path(const char *path)
@@ -76,7 +56,7 @@ static struct moe_model *load_ok(const char *name)
 /* The digest sha256sum recorded for name in good/SHA256SUMS. */
 static void expected_digest(const char *name, char hex[65])
 {
-	char *sums = slurp(data_path("good/SHA256SUMS"), NULL);
+	char *sums = ts_read_file(data_path("good/SHA256SUMS"), NULL);
 	char *line;
 
 	for (line = strtok(sums, "\n"); line; line = strtok(NULL, "\n")) {
@@ -116,7 +96,7 @@ static const void *tensor(const struct moe_model *m, const char *name,
 static void check_values(const struct moe_model *m, const char *values_file,
                          size_t n_tensors)
 {
-	char *text = slurp(data_path(values_file), NULL), *save = NULL;
+	char *text = ts_read_file(data_path(values_file), NULL), *save = NULL;
 	char *line, *tok, *tsave;
 	size_t lines = 0;
 
@@ -230,7 +210,7 @@ START_TEST(test_good_file)
 	                                : MOE_FORMAT_SAFETENSORS);
 	expected_digest(g->file, hex);
 	ck_assert_str_eq(m->digest, hex);
-	bytes = slurp(data_path(name), &len);
+	bytes = ts_read_file(data_path(name), &len);
 	ck_assert_uint_eq(m->file_bytes, len);
 	moe_model_free(m);
 	free(bytes);
@@ -250,7 +230,7 @@ START_TEST(test_good_buffer)
 	int rc;
 
 	snprintf(name, sizeof(name), "good/%s", g->file);
-	bytes = slurp(data_path(name), &len);
+	bytes = ts_read_file(data_path(name), &len);
 	ck_assert_int_eq(moe_format_from_path(g->file, &fmt), 0);
 	rc = moe_model_load_buffer(bytes, len, fmt, g->file, &m, &err);
 	ck_assert_msg(rc == 0, "%s: %s", g->file, err.message);
@@ -293,7 +273,7 @@ static int check_broken(const char *file, const char *expected)
 
 	/* the same bytes from memory fail the same way */
 	ck_assert_int_eq(moe_format_from_path(file, &fmt), 0);
-	bytes = slurp(data_path(name), &len);
+	bytes = ts_read_file(data_path(name), &len);
 	memset(&err, 0, sizeof(err));
 	rc = moe_model_load_buffer(bytes, len, fmt, file, &m, &err);
 	free(bytes);
@@ -309,8 +289,8 @@ static int check_broken(const char *file, const char *expected)
 
 START_TEST(test_broken_catalog)
 {
-	char *text = slurp(data_path("broken/EXPECTED"), NULL), *save = NULL;
-	char *line, *tab;
+	char *text = ts_read_file(data_path("broken/EXPECTED"), NULL);
+	char *line, *tab, *save = NULL;
 	size_t n = 0, wrong = 0;
 
 	for (line = strtok_r(text, "\n", &save); line;
@@ -333,7 +313,7 @@ END_TEST
 /* Every file in broken/ is listed in EXPECTED (none goes untested). */
 START_TEST(test_broken_all_listed)
 {
-	char *text = slurp(data_path("broken/EXPECTED"), NULL);
+	char *text = ts_read_file(data_path("broken/EXPECTED"), NULL);
 	char key[512];
 	struct dirent *ent;
 	DIR *dir;
@@ -476,7 +456,7 @@ START_TEST(test_save)
 		/* saving again replaces the file */
 		ck_assert_int_eq(moe_model_save(m, path, &err), 0);
 		moe_format_from_path(path, &fmt);
-		saved = slurp(path, &ls);
+		saved = ts_read_file(path, &ls);
 		serialize(m, fmt, &want, &lw);
 		ck_assert_uint_eq(ls, lw);
 		ck_assert(memcmp(saved, want, ls) == 0);
@@ -604,7 +584,7 @@ START_TEST(test_damaged)
 	size_t len, cut, k;
 
 	snprintf(name, sizeof(name), "good/%s", g->file);
-	bytes = slurp(data_path(name), &len);
+	bytes = ts_read_file(data_path(name), &len);
 	moe_format_from_path(g->file, &fmt);
 
 	for (cut = 0; cut < len; cut++)
@@ -748,11 +728,5 @@ static Suite *formats_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(formats_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ts_run(formats_suite());
 }

@@ -9,29 +9,7 @@
 
 #include "common.h"
 #include "internal.h"
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)len + 1);
-		if (buf != NULL &&
-		    fread(buf, 1, (size_t)len, f) != (size_t)len) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf != NULL)
-			buf[len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
+#include "test_support.h"
 
 cJSON *tf_load_json(const char *name)
 {
@@ -42,8 +20,7 @@ cJSON *tf_load_json(const char *name)
 
 	ck_assert_msg(dir != NULL, "SIGMOE_TEST_DATA is not set");
 	snprintf(path, sizeof(path), "%s/forward/%s", dir, name);
-	text = read_file(path);
-	ck_assert_msg(text != NULL, "cannot read %s", path);
+	text = ts_read_file(path, NULL);
 	json = cJSON_Parse(text);
 	free(text);
 	ck_assert_msg(json != NULL, "%s: not JSON", path);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "test_support.h"
 
 static double sum_tol(const struct moe_model *m)
 {
@@ -568,11 +569,5 @@ static Suite *forward_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(forward_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ts_run(forward_suite());
 }

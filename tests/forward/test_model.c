@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "test_support.h"
 
 /* A valid spec of d = 3, E = 2, K = 3 whose arrays the test may poke. */
 struct fixture {
@@ -281,11 +282,5 @@ static Suite *model_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(model_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ts_run(model_suite());
 }

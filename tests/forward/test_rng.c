@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sigmoe.h"
+#include "test_support.h"
 
 START_TEST(test_known_values)
 {
@@ -238,11 +239,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rng_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ts_run(rng_suite());
 }

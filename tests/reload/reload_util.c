@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "reload_util.h"
+#include "test_support.h"
 
 /*
  * Under ThreadSanitizer, the first report ends the test program (and so
@@ -56,25 +57,6 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 void rt_rmtree(const char *dir)
 {
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-char *rt_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert(buf != NULL);
-	ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 static void write_all(int fd, const void *bytes, size_t len)
@@ -122,7 +104,7 @@ void rt_overwrite(const char *dir, const char *name, const void *bytes,
 void rt_publish_data(const char *dir, const char *name, const char *src)
 {
 	size_t len;
-	char *bytes = rt_read(rt_data(src), &len);
+	char *bytes = ts_read_file(rt_data(src), &len);
 
 	rt_publish(dir, name, bytes, len);
 	free(bytes);

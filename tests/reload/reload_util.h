@@ -34,9 +34,6 @@ const char *rt_data(const char *name);
 void rt_tmpdir(char *out, size_t len);
 void rt_rmtree(const char *dir);
 
-/* rt_read - a file's bytes, malloc'd; *len set. */
-char *rt_read(const char *path, size_t *len);
-
 /* Publish bytes as dir/name: through "dir/.name.tmp" and rename(2). */
 void rt_publish(const char *dir, const char *name, const void *bytes,
                 size_t len);

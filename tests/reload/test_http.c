@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "reload_util.h"
+#include "test_support.h"
 
 #define CLIENTS 3
 #define SWAPS 200
@@ -159,7 +160,7 @@ static void *client(void *arg)
 static int logged_port(const char *log)
 {
 	size_t len;
-	char *text = rt_read(log, &len);
+	char *text = ts_read_file(log, &len);
 	char *p = strstr(text, "listening on http://");
 	char *colon, *end;
 	int port = 0;
@@ -282,8 +283,8 @@ START_TEST(test_http_storm)
 
 	while (swaps < SWAPS) {
 		char next = cur == 'a' ? 'b' : 'a';
-		char *bytes =
-		    rt_read(rt_data(next == 'a' ? "va.json" : "vb.json"), &len);
+		char *bytes = ts_read_file(
+		    rt_data(next == 'a' ? "va.json" : "vb.json"), &len);
 		unsigned op;
 
 		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -322,7 +323,7 @@ START_TEST(test_http_storm)
 	       atomic_load(&run.mismatches), atomic_load(&run.failed));
 	fflush(stdout);
 	ck_assert_int_eq(daemon_stop(&run), 0);
-	log = rt_read(run.log, &len);
+	log = ts_read_file(run.log, &len);
 	ck_assert_msg(!strstr(log, "Sanitizer") &&
 	                  !strstr(log, "runtime error"),
 	              "sanitizer report in %s", run.log);
@@ -338,8 +339,7 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("reload_http");
 	TCase *tc = tcase_create("http");
-	SRunner *sr;
-	int failed;
+	int result;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s PATH_TO_SIGMOED\n", argv[0]);
@@ -350,10 +350,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_http_storm);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	result = ts_run(s);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return result;
 }

@@ -24,6 +24,7 @@
 #include "reload_util.h"
 #include "store.h"
 #include "store_internal.h"
+#include "test_support.h"
 
 static struct rt_expect ex;
 static char dir[1024];
@@ -126,7 +127,7 @@ static void write_text(const char *name, const char *text)
 static void publish_truncated(const char *name, const char *src)
 {
 	size_t len;
-	char *bytes = rt_read(rt_data(src), &len);
+	char *bytes = ts_read_file(rt_data(src), &len);
 
 	rt_publish(dir, name, bytes, len / 2);
 	free(bytes);
@@ -501,7 +502,7 @@ START_TEST(test_bad_files_keep_old_version)
 	ck_assert_int_eq(rt_log_count("version 1 stays in service"), 2);
 
 	/* corrupt: an unknown key; then a wrong shape */
-	bytes = rt_read(rt_data("va.json"), &len);
+	bytes = ts_read_file(rt_data("va.json"), &len);
 	memcpy(strstr(bytes, "\"format\""), "\"formax\"", 8);
 	rt_publish(dir, "m.json", bytes, len);
 	free(bytes);
@@ -804,7 +805,7 @@ START_TEST(test_watch_inplace_slow_writer)
 	store = open_store();
 	ck_assert_int_eq(srv_store_watch_ms(store, 50, 1), 0);
 
-	bytes = rt_read(rt_data("vb.json"), &len);
+	bytes = ts_read_file(rt_data("vb.json"), &len);
 	path_of("m.json", path, sizeof(path));
 	fd = open(path, O_WRONLY | O_TRUNC);
 	ck_assert(fd >= 0);
@@ -828,8 +829,8 @@ START_TEST(test_watch_burst_one_load)
 	struct srv_model_status *st;
 	struct srv_store *store;
 	size_t la, lb;
-	char *a = rt_read(rt_data("va.json"), &la);
-	char *b = rt_read(rt_data("vb.json"), &lb);
+	char *a = ts_read_file(rt_data("va.json"), &la);
+	char *b = ts_read_file(rt_data("vb.json"), &lb);
 	int n;
 
 	rt_publish_data(dir, "m.json", "va.json");
@@ -867,7 +868,7 @@ START_TEST(test_watch_same_stat_rewrite)
 	struct timespec keep[2];
 	char path[4096], digest[65];
 	size_t len;
-	char *bytes = rt_read(rt_data("va.json"), &len);
+	char *bytes = ts_read_file(rt_data("va.json"), &len);
 
 	rt_publish(dir, "m.json", bytes, len);
 	path_of("m.json", path, sizeof(path));
@@ -1014,12 +1015,6 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
 	srv_log_setup(CFG_LOG_TEXT, CFG_LOG_DEBUG);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(store_suite());
 }

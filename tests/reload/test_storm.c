@@ -24,6 +24,7 @@
 #include "reload_util.h"
 #include "store.h"
 #include "store_internal.h"
+#include "test_support.h"
 
 #define CLIENTS 3
 
@@ -157,7 +158,7 @@ static void corrupt(const struct storm *s, char *bytes, size_t len)
 static int do_op(struct storm *s, const char *dir, enum op op, char next)
 {
 	size_t len;
-	char *bytes = rt_read(rt_data(source(s, next)), &len);
+	char *bytes = ts_read_file(rt_data(source(s, next)), &len);
 	struct srv_version *v;
 	int good = 1;
 
@@ -315,14 +316,8 @@ static Suite *storm_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(storm_suite());
-	int failed;
-
 	/* loads, failures and swaps are the normal course here */
 	srv_log_setup(CFG_LOG_TEXT, getenv("SIGMOE_TEST_LOG") ? CFG_LOG_DEBUG
 	                                                      : CFG_LOG_ERROR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_run(storm_suite());
 }

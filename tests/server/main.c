@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "suites.h"
+#include "test_support.h"
 
 static const struct {
 	const char *name;
@@ -23,9 +24,8 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
 	size_t i;
-	int failed;
+	int result;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s SUITE\n", argv[0]);
@@ -44,10 +44,7 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	curl_global_init(CURL_GLOBAL_ALL);
-	sr = srunner_create(suites[i].make());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	result = ts_run(suites[i].make());
 	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return result;
 }
