@@ -17,6 +17,8 @@ import json
 import os
 import struct
 
+from formats_make_good import flat, shape
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "data", "formats", "broken")
 
@@ -78,16 +80,6 @@ def setitem(path, value):
 
 
 # ---- safetensors, packed by hand ----
-
-def flat(x):
-    if isinstance(x, list):
-        return [v for item in x for v in flat(item)]
-    return [x]
-
-
-def shape(x):
-    return [len(x)] + shape(x[0]) if isinstance(x, list) else []
-
 
 def base_tensors():
     t = {"gate.weight": BASE["gate"]["weight"],
