@@ -98,6 +98,10 @@ const char *api_jr_kind_name(enum api_jr_kind kind);
 /* Skip the value at pos, whatever it is. */
 void api_jr_skip(struct api_jr *r);
 
+/* Skip the value at pos; returns its number of elements or members when
+ * it is an array or an object (as api_jr_count), else 0.  One scan. */
+size_t api_jr_skip_count(struct api_jr *r);
+
 /* Step into the array or object at pos. */
 void api_jr_enter(struct api_jr *r);
 

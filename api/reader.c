@@ -9,6 +9,7 @@
  * value starts and ends; it still never reads past len.  Recursion (in
  * api_jr_skip) is bounded by the depth the checker allowed.
  */
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,38 +85,75 @@ static void skip_scalar(struct api_jr *r)
 		r->pos++;
 }
 
-void api_jr_skip(struct api_jr *r)
+/*
+ * Past the array or object at pos: on checked text the brackets balance,
+ * so one scan that counts them and steps over strings finds its end, and
+ * *commas counts the commas between its own elements.  On any other
+ * text it stops at len.
+ */
+static void skip_container(struct api_jr *r, size_t *commas)
 {
-	size_t start;
-	int first = 1;
+	size_t depth = 0, n = 0;
+	char c;
 
-	api_jr_peek(r);
-	start = r->pos;
+	while (r->pos < r->len) {
+		c = r->s[r->pos];
+		if (c == '"') {
+			skip_string(r);
+			continue;
+		}
+		r->pos++;
+		if (c == '[' || c == '{')
+			depth++;
+		else if ((c == ']' || c == '}') && --depth == 0)
+			break;
+		else if (c == ',' && depth == 1)
+			n++;
+	}
+	*commas = n;
+}
+
+/* Whether the container at pos (its bracket) holds nothing. */
+static int empty_container(const struct api_jr *r)
+{
+	struct api_jr inside = *r;
+
+	inside.pos++;
+	skip_blanks(&inside);
+	return inside.pos >= inside.len || at(&inside, ']') || at(&inside, '}');
+}
+
+size_t api_jr_skip_count(struct api_jr *r)
+{
+	size_t start, commas, count = 0;
+
 	switch (api_jr_peek(r)) {
 	case API_JR_STRING:
+		start = r->pos;
 		skip_string(r);
 		break;
 	case API_JR_ARRAY:
 	case API_JR_OBJECT:
-		api_jr_enter(r);
-		while (api_jr_next(r, &first)) {
-			/* an element, or a member's key and then its value */
-			api_jr_skip(r);
-			skip_blanks(r);
-			if (at(r, ':')) {
-				r->pos++;
-				api_jr_skip(r);
-			}
-		}
+		start = r->pos;
+		count = !empty_container(r);
+		skip_container(r, &commas);
+		count += count ? commas : 0;
 		break;
 	case API_JR_END:
-		break;
+		return 0;
 	default:
+		start = r->pos;
 		skip_scalar(r);
 		break;
 	}
 	if (r->pos == start && r->pos < r->len)
 		r->pos++; /* always move on, even on text never checked */
+	return count;
+}
+
+void api_jr_skip(struct api_jr *r)
+{
+	api_jr_skip_count(r);
 }
 
 void api_jr_enter(struct api_jr *r)
@@ -146,21 +184,8 @@ int api_jr_next(struct api_jr *r, int *first)
 size_t api_jr_count(const struct api_jr *r)
 {
 	struct api_jr c = *r;
-	size_t n = 0;
-	int first = 1;
-	int object = api_jr_peek(&c) == API_JR_OBJECT;
 
-	api_jr_enter(&c);
-	while (api_jr_next(&c, &first)) {
-		if (object) {
-			skip_string(&c);
-			skip_blanks(&c);
-			c.pos++; /* ':' */
-		}
-		api_jr_skip(&c);
-		n++;
-	}
-	return n;
+	return api_jr_skip_count(&c);
 }
 
 int api_jr_bool(struct api_jr *r)
@@ -171,68 +196,124 @@ int api_jr_bool(struct api_jr *r)
 	return value;
 }
 
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /*
- * Clinger's fast path: a decimal of at most 15 significant digits times
- * a power of ten within 1e-22..1e22 is one correctly rounded operation
- * on two exact doubles, so it equals what strtod gives.  Returns 0 when
- * the number is not of that kind.
+ * Clinger's fast path needs double operations rounded once, to double:
+ * true with SSE2 (x86-64, aarch64), not with the x87 unit, where strtod
+ * alone reads numbers.
  */
-static int number_fast(const char *s, size_t len, double *out)
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define FAST_NUMBERS 1
+#else
+#define FAST_NUMBERS 0
+#endif
+
+/* Every integer up to 2^53 is a double. */
+#define EXACT_INTEGER_MAX (UINT64_C(1) << 53)
+
+/* The decimal digits of a number as they are read: the significand
+ * (leading zeros dropped) and how many digits it holds. */
+struct decimal {
+	uint64_t sig;
+	int digits;
+	int exp10;
+};
+
+/* One more digit c; 0 once the significand would exceed 19 digits. */
+static int add_digit(struct decimal *d, char c)
+{
+	if (d->sig == 0 && c == '0')
+		return 1;
+	if (++d->digits > 19)
+		return 0;
+	d->sig = d->sig * 10 + (uint64_t)(c - '0');
+	return 1;
+}
+
+/*
+ * Scan the number at s[*i..len) into d (sign aside); *i ends after it.
+ * Returns 0 when the number does not fit: more than 19 significant
+ * digits, an exponent over 1000 or no digit before the point.
+ */
+static int scan_decimal(const char *s, size_t len, size_t *i,
+                        struct decimal *d)
+{
+	size_t start = *i;
+	int e = 0, eneg;
+
+	for (; *i < len && is_digit(s[*i]); (*i)++)
+		if (!add_digit(d, s[*i]))
+			return 0;
+	if (*i == start)
+		return 0;
+	if (*i < len && s[*i] == '.')
+		for ((*i)++; *i < len && is_digit(s[*i]); (*i)++, d->exp10--)
+			if (!add_digit(d, s[*i]))
+				return 0;
+	if (*i < len && (s[*i] == 'e' || s[*i] == 'E')) {
+		(*i)++;
+		eneg = *i < len && s[*i] == '-';
+		*i += *i < len && (s[*i] == '-' || s[*i] == '+');
+		for (; *i < len && is_digit(s[*i]); (*i)++)
+			if ((e = e * 10 + (s[*i] - '0')) > 1000)
+				return 0;
+		d->exp10 += eneg ? -e : e;
+	}
+	return 1;
+}
+
+/*
+ * Clinger's fast path for the number at pos: a significand of at most
+ * 19 digits that is at most 2^53 is an exact double, and so is 10^k for
+ * k <= 22; their product or quotient, rounded once, is the correctly
+ * rounded value of the decimal, which is what strtod returns.  Returns 1
+ * with pos after the number, or 0 (pos unchanged) for any other number,
+ * and for text where skip_scalar would stop elsewhere.
+ */
+static int number_fast(struct api_jr *r, double *out)
 {
 	static const double p10[] = {
 	    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 	    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 	    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 	};
-	uint64_t sig = 0;
-	int digits = 0, exp10 = 0, e = 0, eneg = 0, frac = 0;
-	size_t i = 0;
+	struct decimal d = {0, 0, 0};
+	size_t i = r->pos;
+	int neg = at(r, '-');
 	double v;
 
-	for (i = s[0] == '-'; i < len; i++) {
-		if (s[i] == '.' && !frac) {
-			frac = 1;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9')
-			break;
-		exp10 -= frac;
-		if (sig == 0 && s[i] == '0')
-			continue;
-		if (++digits > 15)
-			return 0;
-		sig = sig * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i < len) { /* 'e' or 'E', then a sign and digits */
-		i++;
-		eneg = i < len && s[i] == '-';
-		i += i < len && (s[i] == '-' || s[i] == '+');
-		for (; i < len; i++) {
-			e = e * 10 + (s[i] - '0');
-			if (e > 1000)
-				return 0;
-		}
-		exp10 += eneg ? -e : e;
-	}
-
-	if (sig != 0 && (exp10 < -22 || exp10 > 22))
+	i += neg;
+	if (!FAST_NUMBERS || !scan_decimal(r->s, r->len, &i, &d))
 		return 0;
-	v = (double)sig;
-	if (sig != 0)
-		v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
-	*out = s[0] == '-' ? -v : v;
+	if (i < r->len && scalar_byte(r->s[i]))
+		return 0;
+	if (d.sig != 0 &&
+	    (d.sig > EXACT_INTEGER_MAX || d.exp10 < -22 || d.exp10 > 22))
+		return 0;
+
+	v = (double)d.sig;
+	if (d.sig != 0)
+		v = d.exp10 < 0 ? v / p10[-d.exp10] : v * p10[d.exp10];
+	*out = neg ? -v : v;
+	r->pos = i;
 	return 1;
 }
 
 void api_jr_number(struct api_jr *r, double *out)
 {
 	char text[API_MAX_NUMBER_CHARS + 1];
-	size_t start = r->pos, len;
+	size_t start, len;
 
+	skip_blanks(r);
+	if (number_fast(r, out))
+		return;
+	start = r->pos;
 	skip_scalar(r);
 	len = r->pos - start;
-	if (len && number_fast(r->s + start, len, out))
-		return;
 	len = len < sizeof(text) ? len : sizeof(text) - 1;
 	memcpy(text, r->s + start, len);
 	text[len] = '\0';

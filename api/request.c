@@ -138,12 +138,13 @@ struct member {
 	const char *key;
 	int found;
 	struct api_jr at;
+	size_t count; /* elements or members, when the value is a container */
 };
 
 /*
  * Walk the members of the object at r: each key must be one of m[0..n)
  * and appear once, else "<where>unknown key 'k'" or "<where>duplicate
- * key 'k'".  Records where each value starts.
+ * key 'k'".  Records where each value starts, and its size.
  */
 static int scan_members(struct api_jr *r, struct member *m, size_t n,
                         const char *where, struct api_error *err)
@@ -166,7 +167,7 @@ static int scan_members(struct api_jr *r, struct member *m, size_t n,
 			                where, key);
 		m[i].found = 1;
 		m[i].at = *r;
-		api_jr_skip(r);
+		m[i].count = api_jr_skip_count(r);
 	}
 	return 0;
 }
@@ -259,25 +260,42 @@ static int row_number(struct api_jr *r, double *out, struct row_ctx *c,
 	return api_fail(c->err, -EINVAL, "%s: number out of range", place);
 }
 
+/* 0 when the row at r holds d values, else "expected d values". */
+static int row_length(const struct api_jr *r, size_t i, struct row_ctx *c)
+{
+	size_t d = c->model->n_features, got = api_jr_count(r);
+
+	if (got == d)
+		return 0;
+	return api_fail(c->err, -EINVAL,
+	                "instances[%zu]: expected %zu value%s, got %zu", i, d,
+	                d == 1 ? "" : "s", got);
+}
+
+/*
+ * The row's length is checked before its values, yet counted only when
+ * something is wrong: reading stops at the first bad value or at value
+ * d + 1, and the count then decides which message the row gets.
+ */
 static int array_row(struct api_jr *r, size_t i, struct row_ctx *c)
 {
-	size_t d = c->model->n_features, j = 0, got;
+	size_t d = c->model->n_features, j = 0;
 	double *xi = c->x ? c->x + i * d : NULL;
+	struct api_jr row = *r;
 	int first = 1, rc;
 
-	got = api_jr_count(r);
-	if (got != d)
-		return api_fail(c->err, -EINVAL,
-		                "instances[%zu]: expected %zu value%s, got %zu",
-		                i, d, d == 1 ? "" : "s", got);
 	api_jr_enter(r);
 	while (api_jr_next(r, &first)) {
+		if (j == d)
+			return row_length(&row, i, c);
 		rc = row_number(r, xi ? xi + j : NULL, c, i, j, NULL);
+		if (rc && row_length(&row, i, c))
+			return -EINVAL; /* the length's message replaced it */
 		if (rc)
 			return rc;
 		j++;
 	}
-	return 0;
+	return j == d ? 0 : row_length(&row, i, c);
 }
 
 static int object_row(struct api_jr *r, size_t i, struct row_ctx *c)
@@ -386,8 +404,8 @@ static int parse_native(const struct moe_model *model, struct api_jr *root,
                         size_t len, size_t max, struct api_request *req,
                         struct api_error *err)
 {
-	struct member m[] = {{"instances", 0, {0}},
-	                     {"expert_probabilities", 0, {0}}};
+	struct member m[] = {{"instances", 0, {0}, 0},
+	                     {"expert_probabilities", 0, {0}, 0}};
 	struct member *rows = &m[0], *ep = &m[1];
 	int r;
 
@@ -406,7 +424,7 @@ static int parse_native(const struct moe_model *model, struct api_jr *root,
 		                "instances: expected an array, got %s",
 		                kind_at(&rows->at));
 
-	req->n = api_jr_count(&rows->at);
+	req->n = rows->count;
 	r = check_rows(req->n, max, "instances", err);
 	if (r)
 		return r;
@@ -585,11 +603,11 @@ static int v2_shape(struct api_jr *r, size_t d, size_t max, size_t *n,
 static int v2_input(const struct moe_model *model, struct api_jr *in,
                     size_t max, struct api_request *req, struct api_error *err)
 {
-	struct member m[] = {{"name", 0, {0}},
-	                     {"shape", 0, {0}},
-	                     {"datatype", 0, {0}},
-	                     {"data", 0, {0}},
-	                     {"parameters", 0, {0}}};
+	struct member m[] = {{"name", 0, {0}, 0},
+	                     {"shape", 0, {0}, 0},
+	                     {"datatype", 0, {0}, 0},
+	                     {"data", 0, {0}, 0},
+	                     {"parameters", 0, {0}, 0}};
 	struct v2_data dt = {.err = err};
 	size_t d = model->n_features, i;
 	struct api_jr data;
@@ -646,7 +664,7 @@ static int v2_input(const struct moe_model *model, struct api_jr *in,
 static int v2_output(struct api_jr *r, size_t i, struct api_request *req,
                      struct api_error *err)
 {
-	struct member m[] = {{"name", 0, {0}}, {"parameters", 0, {0}}};
+	struct member m[] = {{"name", 0, {0}, 0}, {"parameters", 0, {0}, 0}};
 	char where[64], name[API_MAX_ECHO_BYTES + 1];
 	size_t k, len;
 	int rc;
@@ -741,10 +759,10 @@ static int v2_id(struct member *id, struct api_request *req,
 static int parse_v2(const struct moe_model *model, struct api_jr *root,
                     size_t max, struct api_request *req, struct api_error *err)
 {
-	struct member m[] = {{"inputs", 0, {0}},
-	                     {"outputs", 0, {0}},
-	                     {"id", 0, {0}},
-	                     {"parameters", 0, {0}}};
+	struct member m[] = {{"inputs", 0, {0}, 0},
+	                     {"outputs", 0, {0}, 0},
+	                     {"id", 0, {0}, 0},
+	                     {"parameters", 0, {0}, 0}};
 	struct member *inputs = &m[0], *params = &m[3];
 	size_t count;
 	int first = 1, r;

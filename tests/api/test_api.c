@@ -1055,45 +1055,157 @@ static size_t random_number(char *buf, unsigned *seed)
 	return n;
 }
 
-/* The reader's numbers (a fast path, else strtod) equal strtod's. */
-START_TEST(numbers_equal_strtod)
+/* Read text with the cursor; fails unless the double is strtod's, bit
+ * for bit, and the cursor stops at the end of the text.  (Check records
+ * every assertion it passes, so the test asserts only on failure.) */
+static void check_number(const char *text)
+{
+	struct api_jr r = {text, strlen(text), 0};
+	double got, want = strtod(text, NULL);
+
+	api_jr_number(&r, &got);
+	if (memcmp(&got, &want, sizeof(got)) != 0 || r.pos != r.len)
+		ck_abort_msg("%s: got %a, want %a; stopped at %zu of %zu",
+		             text, got, want, r.pos, r.len);
+}
+
+/* n random decimal digits, the first not 0, into buf. */
+static size_t random_digits(char *buf, size_t n, unsigned *seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (char)('0' + rand_r(seed) % 10);
+	if (n)
+		buf[0] = (char)('1' + rand_r(seed) % 9);
+	return n;
+}
+
+/*
+ * digits (a string of decimal digits) written as a number with the
+ * point after `point` of them (none when point >= its length), then
+ * e<exp> unless exp is 0, and a sign.
+ */
+static void put_decimal(char *buf, size_t cap, int neg, const char *digits,
+                        size_t point, int exp)
+{
+	size_t n = strlen(digits);
+	int len;
+
+	if (point == 0)
+		len = snprintf(buf, cap, "%s0.%s", neg ? "-" : "", digits);
+	else if (point >= n)
+		len = snprintf(buf, cap, "%s%s", neg ? "-" : "", digits);
+	else
+		len = snprintf(buf, cap, "%s%.*s.%s", neg ? "-" : "",
+		               (int)point, digits, digits + point);
+	if (exp)
+		snprintf(buf + len, cap - (size_t)len, "e%d", exp);
+}
+
+/* Texts that sit on the edges of the reader's fast path. */
+START_TEST(numbers_edges_equal_strtod)
 {
 	static const char *const fixed[] = {
-	    "0",
-	    "-0",
-	    "1",
-	    "5e-324",
-	    "2.2250738585072014e-308",
-	    "1.7976931348623157e308",
-	    "9007199254740993",
-	    "0.1",
-	    "1e22",
-	    "1e23",
-	    "123456789012345e-22",
-	    "999999999999999e22",
-	    "1e-22",
-	    "4.9406564584124654e-324",
-	    "0.000000000000000000001",
+	    "0", "-0", "-0.0", "0e999", "-0e-999", "0.000", "1", "-1",
+	    "5e-324", "4.9406564584124654e-324", "2.4703282292062327e-324",
+	    "2.4703282292062328e-324", "2.2250738585072011e-308",
+	    "2.2250738585072014e-308", "1.7976931348623157e308",
+	    "1.7976931348623159e308", "1e308", "1e309", "1e-400", "1e400",
+	    "9007199254740991", "9007199254740992", "9007199254740993",
+	    "9007199254740994", "9007199254740995", "90071992547409921",
+	    "9007199254740993e-22", "9007199254740993e22",
+	    "900719925474099.3", "0.9007199254740993", "1e22", "1e23",
+	    "1e-22", "1e-23", "1E+22", "-1E-022", "1e0000022", "1e-0000023",
+	    "123456789012345e-22", "999999999999999e22",
+	    "9999999999999999999", "99999999999999999999",
+	    "1234567890123456789e-22", "0.000000000000000000001",
+	    "0.1", "0.2", "0.3", "4.35", "8.589973e9", "1.5e-10",
+	    "3.0000000000000004", "2.9999999999999996", "0.30000000000000004",
 	};
+	char digits[64], buf[128];
+	int exp, point, k, neg;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		check_number(fixed[i]);
+
+	/* 2^53 - 3 .. 2^53 + 3 and every power of ten near the limit */
+	for (k = -3; k <= 3; k++) {
+		snprintf(digits, sizeof(digits), "%llu",
+		         (unsigned long long)((1ULL << 53) + (unsigned long long)
+		                                                 (long long)k));
+		for (point = 0; point <= 17; point++)
+			for (exp = -30; exp <= 30; exp++)
+				for (neg = 0; neg < 2; neg++) {
+					put_decimal(buf, sizeof(buf), neg,
+					            digits, (size_t)point, exp);
+					check_number(buf);
+				}
+	}
+
+	/* 1 to 9 followed by zeros: trailing zeros count as digits */
+	for (i = 1; i <= 25; i++) {
+		memset(digits, '0', i);
+		digits[i] = '\0';
+		for (k = 1; k <= 9; k++) {
+			digits[0] = (char)('0' + k);
+			for (exp = -26; exp <= 26; exp++) {
+				put_decimal(buf, sizeof(buf), 0, digits, i, exp);
+				check_number(buf);
+				put_decimal(buf, sizeof(buf), 1, digits, 1, exp);
+				check_number(buf);
+			}
+		}
+	}
+}
+END_TEST
+
+/*
+ * Millions of random numbers, bit for bit against strtod: 1 to 21
+ * significant digits (the fast path takes up to 19 when they are at most
+ * 2^53), the point anywhere or absent, leading zeros, exponents around
+ * 10^+-22 and far beyond, into the subnormals and past the overflow.
+ */
+START_TEST(numbers_random_equal_strtod)
+{
 	unsigned seed = 12345;
-	char buf[128];
-	size_t i, len;
+	char digits[64], buf[160];
+	size_t i, n, point, zeros;
+	int exp;
 
-	for (i = 0; i < 200000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
-		struct api_jr r = {buf, 0, 0};
-		double got, want;
+	for (i = 0; i < 3000000; i++) {
+		n = 1 + (size_t)(rand_r(&seed) % 21);
+		digits[random_digits(digits, n, &seed)] = '\0';
+		point = (size_t)rand_r(&seed) % (n + 2);
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			exp = 0;
+			break;
+		case 1:
+			exp = rand_r(&seed) % 61 - 30;
+			break;
+		case 2:
+			exp = rand_r(&seed) % 701 - 350;
+			break;
+		default:
+			exp = -(int)n + (int)point + rand_r(&seed) % 47 - 23;
+			break;
+		}
+		if (rand_r(&seed) % 8 == 0 && point == 0) {
+			zeros = (size_t)rand_r(&seed) % 30;
+			memmove(digits + zeros, digits, n + 1);
+			memset(digits, '0', zeros);
+		}
+		put_decimal(buf, sizeof(buf), rand_r(&seed) % 2, digits, point,
+		            exp);
+		check_number(buf);
+	}
 
-		if (i < sizeof(fixed) / sizeof(fixed[0]))
-			len =
-			    (size_t)snprintf(buf, sizeof(buf), "%s", fixed[i]);
-		else
-			len = random_number(buf, &seed);
-		r.len = len;
-		api_jr_number(&r, &got);
-		want = strtod(buf, NULL);
-		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0,
-		              "%s: got %.17g, want %.17g", buf, got, want);
-		ck_assert_uint_eq(r.pos, len);
+	/* numbers the old generator wrote: signs, E, explicit + */
+	for (i = 0; i < 1000000; i++) {
+		random_number(buf, &seed);
+		check_number(buf);
 	}
 }
 END_TEST
@@ -1479,7 +1591,6 @@ static Suite *api_suite(void)
 	tcase_add_test(req, v2_outputs_and_id);
 	tcase_add_test(req, default_batch_limit);
 	tcase_add_test(req, body_not_nul_terminated);
-	tcase_add_test(req, numbers_equal_strtod);
 	tcase_add_test(req, mutated_bodies);
 	tcase_add_test(req, checker_matches_python);
 	tcase_set_timeout(req, 60);
@@ -1499,6 +1610,8 @@ static Suite *api_suite(void)
 	tcase_add_test(enc, outputs_alloc);
 	suite_add_tcase(s, enc);
 
+	tcase_add_test(num, numbers_edges_equal_strtod);
+	tcase_add_test(num, numbers_random_equal_strtod);
 	tcase_add_test(num, number_edges);
 	tcase_add_test(num, number_random);
 	tcase_add_test(num, number_shortest);
