@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,19 @@
 #define FORWARD_BLOCK_BYTES (512 * 1024)
 #define BLOCK_MIN_ROWS 512
 
+/*
+ * When the caller's OpenBLAS uses several threads, a block's per-row work
+ * is split between as many threads, each given at least this many rows.
+ * On the 2-CPU test machine, loaded by other work, two threads gained
+ * 2 to 8 % on blocks of 512 rows (d = 784) and 3276 rows (d = 4) and
+ * lost up to 60 % on blocks of 128 to 256 rows, where starting a thread
+ * and waiting for it (while OpenBLAS's own idle threads still spin)
+ * weighs as much as the rows: see docs/PERFORMANCE.md.  The pass over
+ * the input (prepare_rows) stays on the calling thread: splitting it
+ * too was slower in the same runs.
+ */
+#define FORWARD_ROWS_PER_THREAD 256
+
 /* Above this k, the top-k set is found with a heap instead of insertion. */
 #define TOPK_INSERTION_MAX 32
 
@@ -77,6 +91,8 @@ struct moe_scratch {
 	unsigned char *buf;
 	size_t bytes;
 };
+
+struct row_job;
 
 /* Where one call's arrays live in the scratch. */
 struct plan {
@@ -107,6 +123,23 @@ struct plan {
 	long double *sl;       /* [E] fallback: scores */
 	long double *tle;      /* [E] fallback: t */
 	long double *tl;       /* [K] fallback: one expert's logits */
+
+	size_t n_jobs;        /* threads for a full block (forward_jobs) */
+	struct row_job *jobs; /* [n_jobs], each with its own row buffers */
+};
+
+/*
+ * One thread's share of a block's per-row work (run_rows): rows
+ * [begin, end) of the block whose first row is row r0 of the call.
+ */
+struct row_job {
+	struct plan pl; /* the call's plan with this job's row buffers */
+	const double *x; /* the call's input */
+	const void *z;   /* the matrix the products read */
+	const struct moe_output *out;
+	size_t r0, begin, end;
+	pthread_t thread;
+	int started;
 };
 
 struct moe_scratch *moe_scratch_new(void)
@@ -186,6 +219,27 @@ static int needs_copy(const struct plan *pl)
 	       pl->model->params.mean != NULL;
 }
 
+/*
+ * The jobs' records, then the row buffers of every job but the first,
+ * which has pl's.  With base, each job gets a copy of pl (laid out
+ * already) with its own row buffers.
+ */
+static size_t lay_jobs(struct plan *pl, unsigned char *base, size_t at)
+{
+	pl->jobs = carve(base, &at, pl->n_jobs * sizeof(struct row_job));
+	if (base != NULL)
+		pl->jobs[0].pl = *pl;
+
+	for (size_t t = 1; t < pl->n_jobs; t++) {
+		struct plan own = *pl;
+
+		at = lay_row_buffers(&own, base, at);
+		if (base != NULL)
+			pl->jobs[t].pl = own;
+	}
+	return at;
+}
+
 /* Lays out a plan for rows rows at base; returns the bytes it takes. */
 static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 {
@@ -206,7 +260,8 @@ static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 		pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
 	}
 	pl->zn = carve(base, &at, rows * sizeof(double));
-	return lay_row_buffers(pl, base, at);
+	at = lay_row_buffers(pl, base, at);
+	return lay_jobs(pl, base, at);
 }
 
 /* The rows of a block: about FORWARD_BLOCK_BYTES of input and products. */
@@ -221,8 +276,34 @@ static size_t block_rows(const struct plan *pl)
 }
 
 /*
+ * Threads for a full block: as many as the caller's OpenBLAS uses, up to
+ * MOE_MAX_FORWARD_THREADS.
+ */
+static size_t forward_jobs(void)
+{
+	int blas = openblas_get_num_threads();
+
+	if (blas < 1)
+		return 1;
+	if ((unsigned)blas > MOE_MAX_FORWARD_THREADS)
+		return MOE_MAX_FORWARD_THREADS;
+	return (size_t)blas;
+}
+
+/* Threads for a block of rows rows: FORWARD_ROWS_PER_THREAD each. */
+static size_t block_jobs(const struct plan *pl, size_t rows)
+{
+	size_t jobs = pl->n_jobs;
+
+	if (jobs > rows / FORWARD_ROWS_PER_THREAD)
+		jobs = rows / FORWARD_ROWS_PER_THREAD;
+	return jobs > 0 ? jobs : 1;
+}
+
+/*
  * Chooses how many rows go through at once (a block, fewer when that
- * would pass MOE_MAX_SCRATCH_BYTES) and reserves the scratch.
+ * would pass MOE_MAX_SCRATCH_BYTES) and on how many threads, and
+ * reserves the scratch.
  */
 static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
                      struct moe_scratch *scratch)
@@ -237,6 +318,7 @@ static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
 	pl->k = model->n_classes;
 	pl->ek = pl->e * pl->k;
 	pl->dsize = moe_dtype_size(model->dtype);
+	pl->n_jobs = forward_jobs();
 
 	fixed = lay_out(pl, NULL, 0);
 	per_row = lay_out(pl, NULL, 1) - fixed + 64 * 4;
@@ -247,6 +329,7 @@ static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
 		rows = block_rows(pl);
 	if (rows > n)
 		rows = n;
+	pl->n_jobs = block_jobs(pl, rows);
 
 	r = scratch_reserve(scratch, lay_out(pl, NULL, rows));
 	if (r < 0)
@@ -433,15 +516,13 @@ static double pass_row(const struct plan *pl, const double *x, size_t r)
 }
 
 /*
- * The pass over rows of x (pass_row).  Sets *z to the matrix the
- * products read and returns 0, or -1 when a value is not finite.
+ * The pass over the rows of the block x (pass_row).  Returns 0, or -1
+ * when a value is not finite.
  */
-static int prepare_rows(const struct plan *pl, const double *x, size_t rows,
-                        const void **z)
+static int prepare_rows(const struct plan *pl, const double *x, size_t rows)
 {
 	double probe = 0;
 
-	*z = needs_copy(pl) ? pl->z : x;
 	for (size_t r = 0; r < rows; r++)
 		probe += pass_row(pl, x + r * pl->d, r);
 	return probe == 0 ? 0 : -1;
@@ -1063,27 +1144,28 @@ static void row_long(const struct plan *pl, const double *xr, double *row,
 	finish_row(pl, row, r, out);
 }
 
-/*
- * Runs rows [r0, r0 + rows) of the call; outputs are indexed from 0.
- * Returns 0, or -1 when an input value is not finite.
- */
-static int run_chunk(const struct plan *pl, const double *x, size_t r0,
-                     size_t rows, const struct moe_output *out)
+/* The block's products from z, the matrix of its rows rows. */
+static void block_products(const struct plan *pl, const void *z, size_t rows)
 {
 	const struct moe_params *p = &pl->model->params;
-	const void *z;
-
-	if (prepare_rows(pl, x + r0 * pl->d, rows, &z) < 0)
-		return -1;
 
 	if (pl->dv->slopes != NULL) {
 		product(pl, z, rows, pl->dv->slopes, pl->e + pl->ek, pl->sc);
-	} else {
-		product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
-		product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
+		return;
 	}
+	product(pl, z, rows, p->gate_weight, pl->e, pl->sc);
+	product(pl, z, rows, p->expert_weight, pl->ek, pl->lg);
+}
 
-	for (size_t r = 0; r < rows; r++) {
+/*
+ * Rows [begin, end) of the block whose products are laid out, its first
+ * row being row r0 of the call; outputs are indexed from 0.
+ */
+static void run_rows(const struct plan *pl, const double *x, const void *z,
+                     size_t r0, size_t begin, size_t end,
+                     const struct moe_output *out)
+{
+	for (size_t r = begin; r < end; r++) {
 		double *row;
 		int bad;
 
@@ -1098,6 +1180,64 @@ static int run_chunk(const struct plan *pl, const double *x, size_t r0,
 		else
 			finish_row(pl, row, r0 + r, out);
 	}
+}
+
+static void *job_run(void *arg)
+{
+	struct row_job *job = arg;
+
+	run_rows(&job->pl, job->x, job->z, job->r0, job->begin, job->end,
+	         job->out);
+	return NULL;
+}
+
+/*
+ * The per-row work of the rows rows of the block at r0, split between
+ * block_jobs threads, the calling thread running the first share (and
+ * the share of any thread that cannot be started).  Each row's outputs
+ * do not depend on the split.
+ */
+static void run_shared(const struct plan *pl, const double *x, const void *z,
+                       size_t r0, size_t rows, const struct moe_output *out)
+{
+	size_t n = block_jobs(pl, rows);
+	struct row_job *jobs = pl->jobs;
+
+	for (size_t t = 0; t < n; t++) {
+		jobs[t].x = x;
+		jobs[t].z = z;
+		jobs[t].out = out;
+		jobs[t].r0 = r0;
+		jobs[t].begin = rows * t / n;
+		jobs[t].end = rows * (t + 1) / n;
+	}
+
+	for (size_t t = 1; t < n; t++)
+		jobs[t].started = pthread_create(&jobs[t].thread, NULL, job_run,
+		                                 &jobs[t]) == 0;
+	job_run(&jobs[0]);
+	for (size_t t = 1; t < n; t++) {
+		if (jobs[t].started)
+			pthread_join(jobs[t].thread, NULL);
+		else
+			job_run(&jobs[t]);
+	}
+}
+
+/*
+ * Runs rows [r0, r0 + rows) of the call: their pass over the input, the
+ * products, then the per-row work.  Returns 0, or -1 when an input value
+ * is not finite.
+ */
+static int run_chunk(const struct plan *pl, const double *x, size_t r0,
+                     size_t rows, const struct moe_output *out)
+{
+	const void *z = needs_copy(pl) ? pl->z : x + r0 * pl->d;
+
+	if (prepare_rows(pl, x + r0 * pl->d, rows) < 0)
+		return -1;
+	block_products(pl, z, rows);
+	run_shared(pl, x, z, r0, rows, out);
 	return 0;
 }
 

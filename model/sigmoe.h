@@ -229,6 +229,12 @@ struct moe_output {
  * "row R, column C: not a finite number".  For finite inputs every output
  * is finite and each probability row sums to 1 (within 1e-12 for F64,
  * 1e-6 for F32).  Thread-safe for distinct scratches.
+ * When the caller's OpenBLAS uses more than one thread
+ * (openblas_get_num_threads(), up to MOE_MAX_FORWARD_THREADS) and n is
+ * large enough (a few hundred rows), the per-row work after each block's
+ * products runs on that many threads, started and joined within the
+ * call; the outputs are the same, bit for bit, as with one thread.  With
+ * one OpenBLAS thread (as the daemon sets) it starts none.
  * Returns 0, -EINVAL, -E2BIG (n too large for MOE_MAX_SCRATCH_BYTES) or
  * -ENOMEM.
  */
