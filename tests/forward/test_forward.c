@@ -2,7 +2,8 @@
 /*
  * test_forward.c - the forward pass against the independent reference
  * of tests/tools/forward_reference.py, hand-computed cases, numerics on
- * extreme inputs, input rejection and scratch reuse.
+ * extreme inputs, input rejection, scratch reuse, and the same outputs
+ * whether OpenBLAS (and so the per-row work) uses one thread or two.
  *
  * Each reference case runs with the slopes in the three layouts of
  * enum tf_layout (one product in place, one product on a copy, two
@@ -13,6 +14,7 @@
  * |got - want| <= abs + rel * |want|.  Rows must sum to 1 within 1e-12
  * (F64) or 1e-6 (F32).
  */
+#include <cblas.h>
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -472,6 +474,191 @@ START_TEST(test_rejects_non_finite)
 }
 END_TEST
 
+/*
+ * The batch of the threading tests: d = 250 features with E = 4 and
+ * K = 3 makes blocks of 512 rows (the forward pass's smallest), which
+ * two BLAS threads split into two shares of 256 rows; 1300 rows make two
+ * full blocks and a last one of 276 rows, left whole.  Rows 300 (second
+ * share of the first block) and 700 (first share of the second) have
+ * values whose squared norm overflows a double (F64), or which are past
+ * the range of float (F32), so that they take the long double path.
+ *
+ * OpenBLAS's GEMM does not give the same bits on one thread and on two
+ * (its shares round differently), so the model's values are multiples
+ * of 1/8 below 4, the inputs small integers, the means integers and
+ * the scales powers of two: every product and sum is then exact, in
+ * float too, and any difference comes from the forward pass itself.
+ */
+#define SPLIT_D 250
+#define SPLIT_N 1300
+
+static double dyadic(struct moe_rng *rng)
+{
+	double v = round(8 * moe_rng_normal(rng)) / 8;
+
+	return fmax(-4, fmin(4, v));
+}
+
+/* A sigmoid, euclidean model of exact values (see above). */
+static struct moe_model *split_model(enum moe_dtype dtype, int standardize)
+{
+	static const char *const classes[] = {"a", "b", "c"};
+	const size_t d = SPLIT_D, e = 4, k = 3;
+	size_t np = e * d + e + e * k * d + e * k + 2 * d;
+	double *p = malloc(np * sizeof(double)), *mean = p + np - 2 * d;
+	struct moe_model_spec spec = {
+	    .dtype = dtype,
+	    .n_features = d,
+	    .n_experts = e,
+	    .n_classes = k,
+	    .gate = {MOE_GATE_SIGMOID, MOE_SCORE_EUCLIDEAN, 1.0, 0},
+	    .classes = classes,
+	};
+	struct moe_model *m = NULL;
+	struct moe_rng rng;
+	struct moe_error err;
+
+	ck_assert_ptr_nonnull(p);
+	moe_rng_seed(&rng, 31);
+	for (size_t i = 0; i < np; i++)
+		p[i] = dyadic(&rng);
+	for (size_t j = 0; j < d; j++) {
+		mean[j] = round(mean[j]);
+		mean[d + j] = ldexp(1, (int)(j % 3) - 1);
+	}
+	spec.gate_weight = p;
+	spec.gate_bias = p + e * d;
+	spec.expert_weight = p + e * d + e;
+	spec.expert_bias = p + e * d + e + e * k * d;
+	spec.mean = standardize ? mean : NULL;
+	spec.scale = standardize ? mean + d : NULL;
+	ck_assert_msg(moe_model_create(&spec, &m, &err) == 0, "%s",
+	              err.message);
+	free(p);
+	return m;
+}
+
+static double *split_input(enum moe_dtype dtype)
+{
+	double big = dtype == MOE_DTYPE_F64 ? 1e200 : 1e39;
+	double *x = malloc(SPLIT_N * SPLIT_D * sizeof(double));
+	struct moe_rng rng;
+
+	ck_assert_ptr_nonnull(x);
+	moe_rng_seed(&rng, 17);
+	for (size_t i = 0; i < SPLIT_N * SPLIT_D; i++)
+		x[i] = round(2 * moe_rng_normal(&rng));
+	for (size_t j = 0; j < SPLIT_D; j += 7) {
+		x[300 * SPLIT_D + j] = big;
+		x[700 * SPLIT_D + j] = -big;
+	}
+	return x;
+}
+
+/* The forward pass of n rows with OpenBLAS on the given threads. */
+static int forward_on(int threads, const struct moe_model *m, const double *x,
+                      size_t n, const struct moe_output *out,
+                      struct moe_error *err)
+{
+	struct moe_scratch *scratch = moe_scratch_new();
+	int r;
+
+	ck_assert_ptr_nonnull(scratch);
+	openblas_set_num_threads(threads);
+	ck_assert_int_eq(openblas_get_num_threads(), threads);
+	r = moe_forward(m, x, n, scratch, out, err);
+	moe_scratch_free(scratch);
+	return r;
+}
+
+static void assert_same_outputs(const struct moe_output *a,
+                                const struct moe_output *b,
+                                const struct moe_model *m, size_t n)
+{
+	size_t e = m->n_experts, k = m->n_classes, dbl = sizeof(double);
+
+	ck_assert(!memcmp(a->probabilities, b->probabilities, n * k * dbl));
+	ck_assert(!memcmp(a->labels, b->labels, n * sizeof(size_t)));
+	ck_assert(!memcmp(a->activations, b->activations, n * e * dbl));
+	ck_assert(!memcmp(a->weights, b->weights, n * e * dbl));
+	ck_assert(!memcmp(a->top_expert, b->top_expert, n * sizeof(size_t)));
+	ck_assert(!memcmp(a->expert_probabilities, b->expert_probabilities,
+	                  n * e * k * dbl));
+}
+
+/*
+ * Every output the same, bit for bit, with OpenBLAS on one thread and on
+ * two (the per-row work then split), in both dtypes, with and without
+ * standardization, including the rows of the long double path.
+ */
+static void check_split(enum moe_dtype dtype, int standardize)
+{
+	struct moe_model *m = split_model(dtype, standardize);
+	double *x = split_input(dtype);
+	struct moe_output one, two;
+	struct moe_error err;
+	int saved = openblas_get_num_threads();
+
+	tf_output_alloc(&one, m, SPLIT_N);
+	tf_output_alloc(&two, m, SPLIT_N);
+	ck_assert_int_eq(forward_on(1, m, x, SPLIT_N, &one, &err), 0);
+	ck_assert_int_eq(forward_on(2, m, x, SPLIT_N, &two, &err), 0);
+	openblas_set_num_threads(saved);
+
+	assert_same_outputs(&one, &two, m, SPLIT_N);
+	tf_output_free(&one);
+	tf_output_free(&two);
+	free(x);
+	moe_model_free(m);
+}
+
+START_TEST(test_split_same_outputs)
+{
+	check_split(_i < 2 ? MOE_DTYPE_F64 : MOE_DTYPE_F32, _i % 2);
+}
+END_TEST
+
+/*
+ * A value that is not finite in the second block of a split batch: the
+ * first block's outputs are written, the same as a whole run's, and the
+ * error names the first bad value, with one thread and with two.  An F64
+ * model without standardization reads x in place, so its blocks hold
+ * only the products: 4096 rows here, the whole batch, and nothing is
+ * written.
+ */
+START_TEST(test_split_non_finite_later_block)
+{
+	enum moe_dtype dtype = _i < 2 ? MOE_DTYPE_F64 : MOE_DTYPE_F32;
+	struct moe_model *m = split_model(dtype, _i % 2);
+	size_t written = _i == 0 ? 0 : 512;
+	double *x = split_input(dtype);
+	struct moe_output whole, part;
+	struct moe_error err;
+	int saved = openblas_get_num_threads();
+
+	tf_output_alloc(&whole, m, SPLIT_N);
+	ck_assert_int_eq(forward_on(1, m, x, SPLIT_N, &whole, &err), 0);
+	x[900 * SPLIT_D + 5] = NAN;
+	x[1000 * SPLIT_D + 1] = INFINITY;
+
+	for (int threads = 1; threads <= 2; threads++) {
+		tf_output_alloc(&part, m, SPLIT_N);
+		ck_assert_int_eq(forward_on(threads, m, x, SPLIT_N, &part, &err),
+		                 -EINVAL);
+		ck_assert_str_eq(err.message,
+		                 "row 900, column 5: not a finite number");
+		assert_same_outputs(&whole, &part, m, written);
+		for (size_t i = written * 3; i < SPLIT_N * 3; i++)
+			ck_assert(part.probabilities[i] == 0);
+		tf_output_free(&part);
+	}
+	openblas_set_num_threads(saved);
+	tf_output_free(&whole);
+	free(x);
+	moe_model_free(m);
+}
+END_TEST
+
 struct worker {
 	const struct moe_model *m;
 	const double *x;
@@ -563,6 +750,8 @@ static Suite *forward_suite(void)
 	tcase_add_test(num, test_optional_outputs);
 	tcase_add_test(num, test_rejects_non_finite);
 	tcase_add_test(num, test_threads_share_a_model);
+	tcase_add_loop_test(num, test_split_same_outputs, 0, 4);
+	tcase_add_loop_test(num, test_split_non_finite_later_block, 0, 4);
 	suite_add_tcase(s, num);
 	return s;
 }
