@@ -16,6 +16,11 @@
  *
  * The text has the shape of printf's %g with precision P: fixed
  * notation for decimal exponents -4..P-1, otherwise d.ddde+XX.
+ *
+ * Nothing on the common path calls libm: the binary exponent and the
+ * neighbours of x come from its bits, and the rounding to fixed point
+ * from the significand of a long double sum.  Each replaces a call with
+ * the same result (llrintl, nextafter, frexp, floor).
  */
 #include <float.h>
 #include <math.h>
@@ -73,9 +78,41 @@ static const uint64_t tens_u64[20] = {
 /* What is being printed: |x| at its own precision, scaled, in fixed
  * point with FRAC_BITS bits of fraction (y < 10^17 * 2^6 < 2^63). */
 #define FRAC_BITS 6
-#define FIXED(v) ((uint64_t)llrintl((v) * (1 << FRAC_BITS)))
+
+/*
+ * v * 2^FRAC_BITS rounded to the nearest integer, ties to even: what
+ * llrintl gives in the default rounding mode, for 0 <= v * 2^FRAC_BITS
+ * < 2^63, without a call into libm.
+ *
+ * With the x87 format (64-bit significand, stored first), t + 2^63 lies
+ * in [2^63, 2^64) where the unit in the last place is 1, so the addition
+ * rounds t to an integer, ties to even, and the significand of the sum
+ * is 2^63 plus that integer: reading it saves the switches of the
+ * rounding mode that a conversion to an integer costs on x87.
+ * Elsewhere the fraction t - whole is exact (t is below 2^63 and whole
+ * is its integer part) and decides the rounding.
+ */
+static uint64_t fixed(long double v)
+{
+	long double t = v * (1 << FRAC_BITS);
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+	uint64_t significand;
+
+	t += 0x1p63L;
+	memcpy(&significand, &t, sizeof(significand));
+	return significand - (UINT64_C(1) << 63);
+#else
+	uint64_t whole = (uint64_t)t;
+	long double frac = t - (long double)whole;
+
+	if (frac > 0.5L || (frac == 0.5L && (whole & 1)))
+		whole++;
+	return whole;
+#endif
+}
 
 struct scaled {
+	long double tens;  /* 10^s */
 	long double exact; /* |x| * 10^s, in [10^(P-1), 10^P) */
 	uint64_t y;        /* exact, in fixed point */
 	uint64_t up;       /* half the gap to the next larger value */
@@ -92,19 +129,41 @@ static long double pow10l_table(int s)
 	return tens_hi[i / 28] * tens_lo[i % 28];
 }
 
+/* The exponent e of ax = m * 2^e with 0.5 <= m < 1, as frexp gives it,
+ * for a positive finite ax (subnormals included). */
+static int binary_exponent(double ax)
+{
+	uint64_t bits;
+	int biased;
+
+	memcpy(&bits, &ax, sizeof(bits));
+	biased = (int)(bits >> 52);
+	if (biased)
+		return biased - 1022;
+	return -1074 + 64 - __builtin_clzll(bits); /* subnormal */
+}
+
+/* floor(t) for |t| < 2^31, without a call into libm. */
+static int floor_int(double t)
+{
+	int i = (int)t;
+
+	return (double)i > t ? i - 1 : i;
+}
+
 /* Scale ax > 0 so that its integer part has sc->digits digits. */
 static int scale(struct scaled *sc, double ax)
 {
 	long double lo = tens_lo[sc->digits - 1], hi = tens_lo[sc->digits];
-	int e2, e10, i;
+	int e10, i;
 
-	frexp(ax, &e2);
-	e10 = (int)floor((e2 - 1) * 0.30102999566398120);
+	e10 = floor_int((binary_exponent(ax) - 1) * 0.30102999566398120);
 	for (i = 0; i < 4; i++) {
 		sc->s = sc->digits - 1 - e10;
 		if (sc->s < POW_MIN || sc->s > POW_MAX)
 			return -1;
-		sc->exact = (long double)ax * pow10l_table(sc->s);
+		sc->tens = pow10l_table(sc->s);
+		sc->exact = (long double)ax * sc->tens;
 		if (sc->exact >= hi)
 			e10++;
 		else if (sc->exact < lo)
@@ -115,29 +174,52 @@ static int scale(struct scaled *sc, double ax)
 	return -1;
 }
 
+/* The neighbours of a positive finite double or float, from its bits:
+ * what nextafter(ax, INFINITY) and nextafter(ax, 0) give. */
+static double double_step(double ax, int up)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &ax, sizeof(bits));
+	bits = up ? bits + 1 : bits - 1;
+	memcpy(&ax, &bits, sizeof(bits));
+	return ax;
+}
+
+static float float_step(float f, int up)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &f, sizeof(bits));
+	bits = up ? bits + 1 : bits - 1;
+	memcpy(&f, &bits, sizeof(bits));
+	return f;
+}
+
 /* Half gaps around ax (a positive double, or float when sc->f32). */
 static void gaps(struct scaled *sc, double ax)
 {
-	long double p = pow10l_table(sc->s), up, down;
+	long double p = sc->tens, up, down;
 
 	if (sc->f32) {
 		float f = (float)ax;
 
-		up = f < FLT_MAX ? (long double)nextafterf(f, INFINITY) - f
-		                 : (long double)f - nextafterf(f, 0.0f);
-		down = (long double)f - nextafterf(f, 0.0f);
+		up = f < FLT_MAX ? (long double)float_step(f, 1) - f
+		                 : (long double)f - float_step(f, 0);
+		down = (long double)f - float_step(f, 0);
 	} else {
-		up = ax < DBL_MAX ? (long double)nextafter(ax, INFINITY) - ax
-		                  : (long double)ax - nextafter(ax, 0.0);
-		down = (long double)ax - nextafter(ax, 0.0);
+		up = ax < DBL_MAX ? (long double)double_step(ax, 1) - ax
+		                  : (long double)ax - double_step(ax, 0);
+		down = (long double)ax - double_step(ax, 0);
 	}
-	sc->y = FIXED(sc->exact);
-	sc->up = FIXED(up * p / 2);
-	sc->down = FIXED(down * p / 2);
+	sc->y = fixed(sc->exact);
+	sc->up = fixed(up * p / 2);
+	sc->down = fixed(down * p / 2);
 }
 
-/* Digits of c into out (no trailing zeros); returns how many, and adds
- * the stripped zeros to *q. */
+/* Digits of c > 0 into out (no trailing zeros), written from the last
+ * pair to the first; returns how many, and adds the stripped zeros to
+ * *q. */
 static int put_digits(char *out, uint64_t c, int *q)
 {
 	static const char pairs[] = "00010203040506070809101112131415161718"
@@ -146,9 +228,7 @@ static int put_digits(char *out, uint64_t c, int *q)
 	                            "57585960616263646566676869707172737475"
 	                            "767778798081828384858687888990919293949596"
 	                            "979899";
-	char tmp[24];
-	int n = 0, i;
-	uint32_t low;
+	int n = 1, i;
 
 	while (c % 100 == 0) {
 		c /= 100;
@@ -158,18 +238,16 @@ static int put_digits(char *out, uint64_t c, int *q)
 		c /= 10;
 		(*q)++;
 	}
-	while (c >= 100000000) {
-		low = (uint32_t)(c % 100000000);
-		c /= 100000000;
-		for (i = 0; i < 4; i++, low /= 100) {
-			tmp[n++] = pairs[low % 100 * 2 + 1];
-			tmp[n++] = pairs[low % 100 * 2];
-		}
+	while (n < 20 && c >= tens_u64[n])
+		n++;
+	for (i = n; c >= 100; c /= 100) {
+		i -= 2;
+		memcpy(out + i, pairs + c % 100 * 2, 2);
 	}
-	for (low = (uint32_t)c; low; low /= 10)
-		tmp[n++] = (char)('0' + low % 10);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	if (c >= 10)
+		memcpy(out, pairs + c * 2, 2);
+	else
+		out[0] = (char)('0' + c);
 	return n;
 }
 
