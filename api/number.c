@@ -15,7 +15,7 @@
  * P-digit candidate fail, snprintf("%.17g") / ("%.9g") answers.
  *
  * The text has the shape of printf's %g with precision P: fixed
- * notation for decimal exponents -4..P-1, otherwise d.ddde+XX.
+ * notation for decimal exponents -4..P-1, otherwise d.ddde+dd.
  *
  * Nothing on the common path calls libm: the binary exponent and the
  * neighbours of x come from its bits, and the rounding to fixed point
@@ -251,7 +251,7 @@ static int put_digits(char *out, uint64_t c, int *q)
 	return n;
 }
 
-/* e+XX, e-XX or e-XXX as printf writes it; returns the length. */
+/* e+dd, e-dd or e-ddd as printf writes it; returns the length. */
 static int put_exponent(char *out, int e)
 {
 	int a = abs(e), len = 0;
