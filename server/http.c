@@ -399,6 +399,21 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	srv_debug("microhttpd: %s", msg);
 }
 
+/*
+ * libmicrohttpd calls this on an internal error it cannot recover from
+ * (a failed mutex, thread or epoll call); it must not return.  The
+ * message goes to our log, with where libmicrohttpd hit it, before the
+ * abort that its default handler would also do.
+ */
+static void on_mhd_panic(void *cls, const char *file, unsigned int line,
+                         const char *reason)
+{
+	(void)cls;
+	srv_error("microhttpd: fatal error at %s:%u: %s",
+	          file ? file : "?", line, reason ? reason : "(no reason)");
+	abort();
+}
+
 /* Start and stop ------------------------------------------------------- */
 
 static int read_pem(const char *path, char **out, char *msg, size_t len)
@@ -527,6 +542,7 @@ int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
 		rc = load_tls(h, cfg, msg, len);
 	if (rc < 0)
 		goto fail_http;
+	MHD_set_panic_func(on_mhd_panic, NULL);
 	h->daemon = MHD_start_daemon(
 	    daemon_flags(&ss, h->cert != NULL), (uint16_t)cfg->listen_port,
 	    NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,

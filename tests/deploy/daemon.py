@@ -67,7 +67,8 @@ class Daemon:
         self.reader.join(5)
         self.proc.stderr.close()
         if status != 0 and exc[0] is None:
-            raise RuntimeError(f"sigmoed exited with status {status}")
+            raise RuntimeError(f"sigmoed exited with status {status}; its "
+                               "log:\n" + "\n".join(self.log[-20:]))
 
     def request(self, path, body=None):
         """(status, body text) of GET path, or POST path with body as
