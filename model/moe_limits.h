@@ -63,6 +63,7 @@
 #define SRV_MAX_INSTANCES_CEILING   (1UL << 24)   /* max_instances */
 #define SRV_MAX_TOKEN_BYTES         4096U
 #define SRV_SHUTDOWN_DRAIN_SECONDS  10
+#define SRV_ACCEPT_RETRY_MS         10     /* after accept fails (EMFILE) */
 #define SRV_MAX_REQUEST_JSON_DEPTH  32U
 
 /* The model store and its watcher (server/store.c, server/watcher.c). */

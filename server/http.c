@@ -4,8 +4,15 @@
  *
  * MHD runs a pool of `threads` threads, each polling its share of the
  * connections with epoll, so a slow or idle client only costs a socket
- * until connection_timeout closes it.  A request goes through three
- * steps in its connection's thread:
+ * until connection_timeout closes it.  The listening socket is ours, not
+ * MHD's: one accept thread hands each new connection to the pool
+ * (MHD_add_connection), which closes it at once when every thread is at
+ * its share of max_connections.  Stopping to accept is then closing our
+ * socket, which MHD_quiesce_daemon cannot do safely with epoll and a
+ * pool: its worker threads and the caller both remove the listening
+ * socket from the epoll sets, and the loser of that race aborts the
+ * process (docs/ARCHITECTURE.md, "Shutdown").  A request goes through
+ * three steps in its connection's thread:
  *  1. headers: resolve the route, then refuse early what can be refused
  *     without the body (404, 405, 401, 403, 415, and 413 from the
  *     Content-Length);
@@ -21,12 +28,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -41,7 +52,10 @@ struct srv_http {
 	struct MHD_Daemon *daemon;
 	struct srv_context *ctx;
 	char *cert, *key; /* PEM text handed to MHD; freed after stop */
-	int quiesced_fd;  /* listening socket after quiesce, or -1 */
+	int listen_fd;    /* ours; -1 once closed by srv_http_quiesce */
+	pthread_t acceptor;
+	int acceptor_started;
+	atomic_int stopping; /* tells the accept thread to end */
 };
 
 /* One request's state, owned by its connection's thread. */
@@ -408,9 +422,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static void on_mhd_panic(void *cls, const char *file, unsigned int line,
                          const char *reason)
 {
+	size_t n = reason ? strcspn(reason, "\n") : 0;
+
 	(void)cls;
-	srv_error("microhttpd: fatal error at %s:%u: %s",
-	          file ? file : "?", line, reason ? reason : "(no reason)");
+	srv_error("microhttpd: fatal error at %s:%u: %.*s", file ? file : "?",
+	          line, (int)n, reason ? reason : "");
 	abort();
 }
 
@@ -468,16 +484,18 @@ static int resolve(const struct cfg_settings *cfg, struct sockaddr_storage *ss,
 	return 0;
 }
 
-static unsigned daemon_flags(const struct sockaddr_storage *ss, int tls)
+/*
+ * No listening socket of MHD's own (the accept thread has ours); ITC so
+ * that MHD_add_connection from that thread wakes a pool thread.
+ */
+static unsigned daemon_flags(int tls)
 {
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
 	             ? MHD_USE_EPOLL
 	             : MHD_USE_AUTO;
-	if (ss->ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if (tls)
 		flags |= MHD_USE_TLS;
 	return flags;
@@ -508,21 +526,113 @@ static int load_tls(struct srv_http *h, const struct cfg_settings *cfg,
 
 static void http_free(struct srv_http *h)
 {
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
 	free(h->cert);
 	free(h->key);
 	free(h);
 }
 
+/* The port the listening socket is bound to (the chosen one for 0). */
+static unsigned bound_port(int fd, unsigned asked)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return asked;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
 static void log_listening(struct srv_http *h, const struct cfg_settings *cfg)
 {
-	const union MHD_DaemonInfo *info;
 	int v6 = strchr(cfg->listen_host, ':') != NULL;
 
-	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv_info("listening on %s://%s%s%s:%u with %u threads",
 	         h->cert ? "https" : "http", v6 ? "[" : "", cfg->listen_host,
-	         v6 ? "]" : "", info ? info->port : cfg->listen_port,
+	         v6 ? "]" : "", bound_port(h->listen_fd, cfg->listen_port),
 	         cfg->threads);
+}
+
+/* Listening and accepting ---------------------------------------------- */
+
+/*
+ * Opens, binds and listens on the resolved address: SO_REUSEADDR, and
+ * an IPv6 address serves IPv6 only.  Returns the socket, or -errno with
+ * a sentence in msg.
+ */
+static int open_listener(const struct cfg_settings *cfg,
+                         const struct sockaddr_storage *ss, char *msg,
+                         size_t len)
+{
+	socklen_t alen = ss->ss_family == AF_INET6
+	                     ? sizeof(struct sockaddr_in6)
+	                     : sizeof(struct sockaddr_in);
+	int one = 1, fd, err;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)ss, alen) < 0 ||
+	    listen(fd, SOMAXCONN) < 0)
+		goto fail;
+	return fd;
+
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(msg, len, "listen: could not serve on %s port %u: %s",
+	         cfg->listen_host, cfg->listen_port, strerror(err));
+	return -err;
+}
+
+/*
+ * The accept thread: hands every accepted connection to MHD's pool until
+ * srv_http_quiesce shuts the socket down.  A failure for lack of file
+ * descriptors or memory is retried after SRV_ACCEPT_RETRY_MS, so that a
+ * full table slows accepting instead of spinning on it.
+ */
+static void *accept_main(void *arg)
+{
+	struct srv_http *h = arg;
+	struct timespec pause = {0, SRV_ACCEPT_RETRY_MS * 1000000L};
+	int warned = 0;
+
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(h->listen_fd, (struct sockaddr *)&peer,
+		                 &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			/* On failure (every thread at its limit) MHD has
+			 * closed fd: the client sees the connection end. */
+			MHD_add_connection(h->daemon, fd,
+			                   (struct sockaddr *)&peer, plen);
+			warned = 0;
+			continue;
+		}
+		if (atomic_load(&h->stopping))
+			break;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (!warned)
+			srv_warn("accept: %s; retrying every %d ms",
+			         strerror(errno), SRV_ACCEPT_RETRY_MS);
+		warned = 1;
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
 }
 
 int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
@@ -536,32 +646,43 @@ int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
 	if (!h)
 		return -ENOMEM;
 	h->ctx = ctx;
-	h->quiesced_fd = -1;
+	h->listen_fd = -1;
 	rc = resolve(cfg, &ss, msg, len);
 	if (rc == 0)
 		rc = load_tls(h, cfg, msg, len);
+	if (rc == 0) {
+		h->listen_fd = open_listener(cfg, &ss, msg, len);
+		rc = h->listen_fd < 0 ? -EADDRNOTAVAIL : 0;
+	}
 	if (rc < 0)
 		goto fail_http;
+
 	MHD_set_panic_func(on_mhd_panic, NULL);
 	h->daemon = MHD_start_daemon(
-	    daemon_flags(&ss, h->cert != NULL), (uint16_t)cfg->listen_port,
-	    NULL, NULL, on_request, ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    daemon_flags(h->cert != NULL), 0, NULL, NULL, on_request,
+	    ctx, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    h->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
 	if (!h->daemon) {
 		rc = -EADDRNOTAVAIL;
-		snprintf(
-		    msg, len,
-		    "listen: could not serve on %s port %u (address in use, not local, or bad TLS files)",
-		    cfg->listen_host, cfg->listen_port);
+		snprintf(msg, len,
+		         "listen: libmicrohttpd did not start on %s port %u "
+		         "(bad TLS files, or too many threads)",
+		         cfg->listen_host, cfg->listen_port);
 		goto fail_http;
 	}
+
+	rc = -pthread_create(&h->acceptor, NULL, accept_main, h);
+	if (rc < 0) {
+		snprintf(msg, len, "listen: no accept thread: %s",
+		         strerror(-rc));
+		goto fail_http;
+	}
+	h->acceptor_started = 1;
 	log_listening(h, cfg);
 	*out = h;
 	return 0;
@@ -574,23 +695,25 @@ fail_http:
 void srv_http_quiesce(struct srv_http *http)
 {
 	/*
-	 * The socket is ours now but may be closed only after the stop;
-	 * shutting it down stops listening at once, so that new clients
-	 * are refused (and go elsewhere) instead of waiting in the backlog.
+	 * Shutting the socket down ends the accept thread's accept4 (with
+	 * EINVAL) and refuses new clients at once, so that they go
+	 * elsewhere instead of waiting in the backlog.
 	 */
-	if (http->quiesced_fd >= 0)
+	if (http->listen_fd < 0)
 		return;
-	http->quiesced_fd = MHD_quiesce_daemon(http->daemon);
-	if (http->quiesced_fd >= 0)
-		shutdown(http->quiesced_fd, SHUT_RDWR);
+	atomic_store(&http->stopping, 1);
+	shutdown(http->listen_fd, SHUT_RDWR);
+	if (http->acceptor_started)
+		pthread_join(http->acceptor, NULL);
+	http->acceptor_started = 0;
+	close(http->listen_fd);
+	http->listen_fd = -1;
 }
 
 void srv_http_stop(struct srv_http *http)
 {
 	if (!http)
 		return;
-	MHD_stop_daemon(http->daemon);
-	if (http->quiesced_fd >= 0)
-		close(http->quiesced_fd);
+	srv_http_quiesce(http);
 	http_free(http);
 }

@@ -176,16 +176,20 @@ double srv_monotonic(void);
 struct srv_http;
 
 /*
- * srv_http_start - start the HTTP daemon on the settings' address with
- * its thread pool.  Returns 0 and *out, or -errno with a sentence in
- * msg.  ctx must outlive the daemon.
+ * srv_http_start - listen on the settings' address and start the HTTP
+ * daemon's thread pool and accept thread.  Returns 0 and *out, or
+ * -errno with a sentence in msg: -EADDRNOTAVAIL when the address cannot
+ * be served (in use, not local, no permission) or libmicrohttpd does not
+ * start, -EINVAL or -EIO for an unresolvable address or unreadable TLS
+ * files.  ctx must outlive the daemon.
  */
 int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
                    size_t len);
 
 /*
- * srv_http_quiesce - stop accepting new connections; connections open
- * now keep being served.
+ * srv_http_quiesce - stop accepting: the listening socket is closed, so
+ * new clients are refused; connections open now keep being served.
+ * Idempotent; called from the thread that started the daemon.
  */
 void srv_http_quiesce(struct srv_http *http);
 

@@ -124,6 +124,16 @@ START_TEST(bad_settings_exit_naming_them)
 	ck_assert_msg(strstr(out, "api_token_file"), "%s", out);
 	free(out);
 
+	/* a port in use is a start failure (1), named with the reason */
+	daemon_add_model(&d, "models/iris.json");
+	daemon_start(&d, NULL, NULL);
+	snprintf(args, sizeof(args), "--listen 127.0.0.1:%d --models '%s'",
+	         d.port, d.models);
+	ck_assert_int_eq(run_sigmoed("", args, &out), 1);
+	ck_assert_msg(strstr(out, "in use"), "%s", out);
+	free(out);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+
 	/* so does a missing model directory */
 	snprintf(args, sizeof(args), "--listen 127.0.0.1:0 --models '%s/none'",
 	         d.dir);
@@ -306,9 +316,9 @@ static int closed_within(int fd, int ms)
 }
 
 /*
- * connection_timeout closes idle connections; max_connections holds a
- * connection over the limit back (in the listen backlog) until a slot
- * frees up.
+ * connection_timeout closes idle connections; max_connections refuses a
+ * connection over the limit (the daemon closes it before answering
+ * anything) and serves new ones once slots are free again.
  */
 START_TEST(connection_limits)
 {
@@ -323,7 +333,7 @@ START_TEST(connection_limits)
 	struct pollfd p;
 	struct daemon d;
 	char buf[256];
-	int a, b, c;
+	int a, b, c, e;
 
 	daemon_prepare(&d);
 	daemon_add_model(&d, "models/iris.json");
@@ -333,23 +343,33 @@ START_TEST(connection_limits)
 	ck_assert_int_ge(a, 0);
 	ck_assert_int_ge(b, 0);
 	sleep_ms(100);
+
+	/* the third is closed with no answer, long before the timeout */
 	c = connect_port(d.port);
 	ck_assert_int_ge(c, 0);
-	ck_assert_int_eq(send(c, get, strlen(get), MSG_NOSIGNAL),
-	                 (ssize_t)strlen(get));
+	send(c, get, strlen(get), MSG_NOSIGNAL);
 	p.fd = c;
 	p.events = POLLIN;
-	ck_assert_int_eq(poll(&p, 1, 500), 0);
+	ck_assert_int_eq(poll(&p, 1, 500), 1);
+	ck_assert_int_le(recv(c, buf, sizeof(buf), 0), 0);
 
-	/* the idle two are closed after about a second, then c is served */
+	/* the idle two are closed after about a second, then a new
+	 * connection is served */
 	ck_assert(closed_within(a, 3000));
 	ck_assert(closed_within(b, 3000));
+	sleep_ms(100);
+	e = connect_port(d.port);
+	ck_assert_int_ge(e, 0);
+	ck_assert_int_eq(send(e, get, strlen(get), MSG_NOSIGNAL),
+	                 (ssize_t)strlen(get));
+	p.fd = e;
 	ck_assert_int_eq(poll(&p, 1, 3000), 1);
-	ck_assert_int_gt(recv(c, buf, sizeof(buf) - 1, 0), 12);
+	ck_assert_int_gt(recv(e, buf, sizeof(buf) - 1, 0), 12);
 	ck_assert_int_eq(strncmp(buf, "HTTP/1.1 200", 12), 0);
 	close(a);
 	close(b);
 	close(c);
+	close(e);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	daemon_cleanup(&d);
 }
