@@ -33,7 +33,7 @@ from daemon import Daemon  # noqa: E402
 SIGMOED = None
 SOURCE = os.environ.get("SIGMOE_SOURCE_ROOT",
                         os.path.join(os.path.dirname(__file__), "..", ".."))
-ROUNDS = 60
+ROUNDS = int(os.environ.get("ROUNDS", "60"))
 CLIENTS = 8
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
