@@ -617,8 +617,10 @@ static void *accept_main(void *arg)
 		if (fd >= 0) {
 			/* On failure (every thread at its limit) MHD has
 			 * closed fd: the client sees the connection end. */
-			MHD_add_connection(h->daemon, fd,
-			                   (struct sockaddr *)&peer, plen);
+			if (MHD_add_connection(h->daemon, fd,
+			                       (struct sockaddr *)&peer,
+			                       plen) != MHD_YES)
+				srv_metrics_refused(h->ctx->metrics);
 			warned = 0;
 			continue;
 		}

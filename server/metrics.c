@@ -42,6 +42,7 @@ struct ep_counters {
 
 struct srv_metrics {
 	struct ep_counters ep[SRV_EP_COUNT];
+	atomic_ullong connections_refused;
 };
 
 struct srv_metrics *srv_metrics_new(void)
@@ -102,6 +103,12 @@ void srv_metrics_observe(struct srv_metrics *m, enum srv_endpoint ep,
 static unsigned long long load(atomic_ullong *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+void srv_metrics_refused(struct srv_metrics *m)
+{
+	atomic_fetch_add_explicit(&m->connections_refused, 1,
+	                          memory_order_relaxed);
 }
 
 static void render_requests(FILE *f, struct srv_metrics *m)
@@ -403,6 +410,11 @@ int srv_metrics_render(struct srv_context *ctx, char **out, size_t *len)
 		return -ENOMEM;
 	render_requests(f, ctx->metrics);
 	render_histogram(f, ctx->metrics);
+	family(f, "sigmoe_connections_refused_total", "counter",
+	       "Connections closed unanswered because every thread held "
+	       "its share of max_connections.");
+	fprintf(f, "sigmoe_connections_refused_total %llu\n",
+	        load(&ctx->metrics->connections_refused));
 	rc = render_models(f, ctx->store);
 	family(f, "sigmoe_build_info", "gauge",
 	       "The running build (always 1).");

@@ -160,6 +160,12 @@ void srv_metrics_observe(struct srv_metrics *m, enum srv_endpoint ep,
                          int status, double seconds);
 
 /*
+ * srv_metrics_refused - count one connection closed unanswered at the
+ * connection limit.  Lock-free; thread-safe.
+ */
+void srv_metrics_refused(struct srv_metrics *m);
+
+/*
  * srv_metrics_render - the Prometheus text page (format 0.0.4) with the
  * request counters, the models' state from the store, build info and
  * the process gauges.  Returns 0 and a malloc'd body in *out, *len, or
