@@ -6,12 +6,21 @@ with a given model directory, spoken to with urllib, stopped with SIGTERM
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
+
+def strace_works():
+    """strace is installed and may trace here (ptrace can be forbidden
+    in containers)."""
+    return shutil.which("strace") and subprocess.run(
+        ["strace", "-f", "-o", os.devnull, "true"],
+        capture_output=True).returncode == 0
+
 
 LISTENING = re.compile(r"listening on http://([0-9.]+:[0-9]+)")
 
@@ -51,24 +60,35 @@ class Daemon:
 
     def daemon_pid(self):
         """The pid of sigmoed itself: the child of the wrapper, if any."""
+        return self._pid(self.proc)
+
+    def _pid(self, proc):
         if not self.wrapper:
-            return self.proc.pid
-        path = f"/proc/{self.proc.pid}/task/{self.proc.pid}/children"
+            return proc.pid
+        path = f"/proc/{proc.pid}/task/{proc.pid}/children"
         with open(path) as f:
             return int(f.read().split()[0])
 
-    def __exit__(self, *exc):
-        os.kill(self.daemon_pid(), signal.SIGTERM)
+    def stop(self, check=True):
+        """SIGTERM, then wait for the exit; with check, raise unless the
+        status is 0.  Once stopped, a second call does nothing."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        os.kill(self._pid(proc), signal.SIGTERM)
         try:
-            status = self.proc.wait(15)
+            status = proc.wait(15)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            proc.kill()
             raise RuntimeError("sigmoed ignored SIGTERM for 15 s")
         self.reader.join(5)
-        self.proc.stderr.close()
-        if status != 0 and exc[0] is None:
+        proc.stderr.close()
+        if status != 0 and check:
             raise RuntimeError(f"sigmoed exited with status {status}; its "
                                "log:\n" + "\n".join(self.log[-20:]))
+
+    def __exit__(self, *exc):
+        self.stop(check=exc[0] is None)
 
     def request(self, path, body=None):
         """(status, body text) of GET path, or POST path with body as

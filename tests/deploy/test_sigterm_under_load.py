@@ -20,7 +20,6 @@ Usage: test_sigterm_under_load.py SIGMOED
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, strace_works  # noqa: E402
 
 SIGMOED = None
 SOURCE = os.environ.get("SIGMOE_SOURCE_ROOT",
@@ -36,14 +35,6 @@ SOURCE = os.environ.get("SIGMOE_SOURCE_ROOT",
 ROUNDS = int(os.environ.get("ROUNDS", "60"))
 CLIENTS = 8
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-
-
-def strace_works():
-    """strace is installed and may trace here (ptrace can be forbidden
-    in containers)."""
-    return shutil.which("strace") and subprocess.run(
-        ["strace", "-f", "-o", os.devnull, "true"],
-        capture_output=True).returncode == 0
 
 
 class Clients:
@@ -102,16 +93,13 @@ class SigtermUnderLoad(unittest.TestCase):
                "detect_leaks=0"} if wrapper else None
         answered = 0
         for i in range(ROUNDS):
-            d = Daemon(SIGMOED, self.models, env=env, wrapper=wrapper)
-            d.__enter__()
-            clients = Clients(d.url).__enter__()
-            try:
-                time.sleep(0.03 + 0.02 * (i % 6))
-                # SIGTERM while the clients keep connecting; raises
-                # unless the daemon exits with status 0.
-                d.__exit__(None, None, None)
-            finally:
-                clients.__exit__(None, None, None)
+            with Daemon(SIGMOED, self.models, env=env,
+                        wrapper=wrapper) as d:
+                with Clients(d.url) as clients:
+                    time.sleep(0.03 + 0.02 * (i % 6))
+                    # SIGTERM while the clients keep connecting;
+                    # raises unless the daemon exits with status 0.
+                    d.stop()
             answered += clients.answered
         print(f"{ROUNDS} rounds, {answered} requests answered, "
               f"{'under strace' if wrapper else 'without strace'}")

@@ -25,7 +25,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, strace_works  # noqa: E402
 
 SIGMOED = None
 ROOT = os.path.abspath(os.environ.get(
@@ -81,14 +81,6 @@ def allowed_syscalls():
         else:
             allowed = calls if allowed is None else allowed | calls
     return allowed
-
-
-def strace_works():
-    """strace is installed and may trace here (ptrace can be forbidden
-    in containers)."""
-    return shutil.which("strace") and subprocess.run(
-        ["strace", "-f", "-o", os.devnull, "true"],
-        capture_output=True).returncode == 0
 
 
 class Unit(unittest.TestCase):
