@@ -53,8 +53,7 @@ struct srv_http {
 	struct srv_context *ctx;
 	char *cert, *key; /* PEM text handed to MHD; freed after stop */
 	int listen_fd;    /* ours; -1 once closed by srv_http_quiesce */
-	pthread_t acceptor;
-	int acceptor_started;
+	pthread_t acceptor; /* runs from a successful start to quiesce */
 	atomic_int stopping; /* tells the accept thread to end */
 };
 
@@ -684,7 +683,6 @@ int srv_http_start(struct srv_context *ctx, struct srv_http **out, char *msg,
 		         strerror(-rc));
 		goto fail_http;
 	}
-	h->acceptor_started = 1;
 	log_listening(h, cfg);
 	*out = h;
 	return 0;
@@ -705,9 +703,7 @@ void srv_http_quiesce(struct srv_http *http)
 		return;
 	atomic_store(&http->stopping, 1);
 	shutdown(http->listen_fd, SHUT_RDWR);
-	if (http->acceptor_started)
-		pthread_join(http->acceptor, NULL);
-	http->acceptor_started = 0;
+	pthread_join(http->acceptor, NULL);
 	close(http->listen_fd);
 	http->listen_fd = -1;
 }
