@@ -383,7 +383,7 @@ void moe_fit_problem_free(struct moe_fit_problem *p)
  */
 static size_t row_jobs(size_t n)
 {
-	int blas = openblas_get_num_threads();
+	int blas = moe_blas_threads();
 	size_t jobs = blas > 0 ? (size_t)blas : 1;
 
 	if (jobs > n / ROWS_PER_JOB)

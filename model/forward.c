@@ -72,15 +72,14 @@
 #define BLOCK_MIN_ROWS 512
 
 /*
- * When the caller's OpenBLAS uses several threads, a block's per-row work
- * is split between as many threads, each given at least this many rows.
- * On the 2-CPU test machine, loaded by other work, two threads gained
- * 2 to 8 % on blocks of 512 rows (d = 784) and 3276 rows (d = 4) and
- * lost up to 60 % on blocks of 128 to 256 rows, where starting a thread
- * and waiting for it (while OpenBLAS's own idle threads still spin)
- * weighs as much as the rows: see docs/PERFORMANCE.md.  The pass over
- * the input (prepare_rows) stays on the calling thread: splitting it
- * too was slower in the same runs.
+ * When the caller's OpenBLAS uses several threads, the call's rows are
+ * split into as many lanes of consecutive rows, each given at least
+ * this many, and each lane runs on a thread of its own: its pass over
+ * the input, its products on a one-thread OpenBLAS (moe_blas_narrow)
+ * and its per-row work, block after block.  Splitting only the per-row
+ * work after a two-thread GEMM left OpenBLAS's idle worker spinning on
+ * the CPU the second thread needed, and the input pass on one thread:
+ * see docs/PERFORMANCE.md.
  */
 #define FORWARD_ROWS_PER_THREAD 256
 
@@ -92,9 +91,7 @@ struct moe_scratch {
 	size_t bytes;
 };
 
-struct row_job;
-
-/* Where one call's arrays live in the scratch. */
+/* Where one lane's arrays live in the scratch. */
 struct plan {
 	const struct moe_model *model;
 	const struct moe_derived *dv;
@@ -123,23 +120,26 @@ struct plan {
 	long double *sl;       /* [E] fallback: scores */
 	long double *tle;      /* [E] fallback: t */
 	long double *tl;       /* [K] fallback: one expert's logits */
-
-	size_t n_jobs;        /* threads for a full block (forward_jobs) */
-	struct row_job *jobs; /* [n_jobs], each with its own row buffers */
 };
 
 /*
- * One thread's share of a block's per-row work (run_rows): rows
- * [begin, end) of the block whose first row is row r0 of the call.
+ * One thread's share of a call: rows [begin, end) of x, in blocks of
+ * pl.rows rows, with arrays of its own.
  */
-struct row_job {
-	struct plan pl; /* the call's plan with this job's row buffers */
-	const double *x; /* the call's input */
-	const void *z;   /* the matrix the products read */
+struct lane {
+	struct plan pl;
+	const double *x;
 	const struct moe_output *out;
-	size_t r0, begin, end;
+	size_t begin, end;
+	int status; /* 0, or -1 when a value of its rows is not finite */
 	pthread_t thread;
 	int started;
+};
+
+/* A call's lanes, carved from the front of the scratch. */
+struct call {
+	struct lane *lanes;
+	size_t n_lanes;
 };
 
 struct moe_scratch *moe_scratch_new(void)
@@ -220,31 +220,12 @@ static int needs_copy(const struct plan *pl)
 }
 
 /*
- * The jobs' records, then the row buffers of every job but the first,
- * which has pl's.  With base, each job gets a copy of pl (laid out
- * already) with its own row buffers.
+ * Lays out a plan for blocks of rows rows from offset at of base;
+ * returns the offset after it.
  */
-static size_t lay_jobs(struct plan *pl, unsigned char *base, size_t at)
+static size_t lay_out(struct plan *pl, unsigned char *base, size_t at,
+                      size_t rows)
 {
-	pl->jobs = carve(base, &at, pl->n_jobs * sizeof(struct row_job));
-	if (base != NULL)
-		pl->jobs[0].pl = *pl;
-
-	for (size_t t = 1; t < pl->n_jobs; t++) {
-		struct plan own = *pl;
-
-		at = lay_row_buffers(&own, base, at);
-		if (base != NULL)
-			pl->jobs[t].pl = own;
-	}
-	return at;
-}
-
-/* Lays out a plan for rows rows at base; returns the bytes it takes. */
-static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
-{
-	size_t at = 0;
-
 	pl->rows = rows;
 	pl->z = carve(base, &at, needs_copy(pl) ? rows * pl->d * pl->dsize : 0);
 	if (pl->dv->slopes != NULL) {
@@ -260,8 +241,28 @@ static size_t lay_out(struct plan *pl, unsigned char *base, size_t rows)
 		pl->lg = carve(base, &at, rows * pl->ek * pl->dsize);
 	}
 	pl->zn = carve(base, &at, rows * sizeof(double));
-	at = lay_row_buffers(pl, base, at);
-	return lay_jobs(pl, base, at);
+	return lay_row_buffers(pl, base, at);
+}
+
+/*
+ * Lays out n_lanes lanes, each a copy of proto with arrays for blocks of
+ * rows rows, at base (NULL: only count); returns the bytes they take.
+ */
+static size_t lay_call(struct call *c, const struct plan *proto,
+                       unsigned char *base, size_t n_lanes, size_t rows)
+{
+	size_t at = 0;
+
+	c->n_lanes = n_lanes;
+	c->lanes = carve(base, &at, n_lanes * sizeof(struct lane));
+	for (size_t t = 0; t < n_lanes; t++) {
+		struct plan pl = *proto;
+
+		at = lay_out(&pl, base, at, rows);
+		if (base != NULL)
+			c->lanes[t].pl = pl;
+	}
+	return at;
 }
 
 /* The rows of a block: about FORWARD_BLOCK_BYTES of input and products. */
@@ -276,65 +277,59 @@ static size_t block_rows(const struct plan *pl)
 }
 
 /*
- * Threads for a full block: as many as the caller's OpenBLAS uses, up to
- * MOE_MAX_FORWARD_THREADS.
+ * Lanes for n rows: as many as the caller's OpenBLAS uses threads, up
+ * to MOE_MAX_FORWARD_THREADS, with FORWARD_ROWS_PER_THREAD rows each.
  */
-static size_t forward_jobs(void)
+static size_t call_lanes(size_t n)
 {
-	int blas = openblas_get_num_threads();
+	int blas = moe_blas_threads();
+	size_t lanes = blas > 1 ? (size_t)blas : 1;
 
-	if (blas < 1)
-		return 1;
-	if ((unsigned)blas > MOE_MAX_FORWARD_THREADS)
-		return MOE_MAX_FORWARD_THREADS;
-	return (size_t)blas;
-}
-
-/* Threads for a block of rows rows: FORWARD_ROWS_PER_THREAD each. */
-static size_t block_jobs(const struct plan *pl, size_t rows)
-{
-	size_t jobs = pl->n_jobs;
-
-	if (jobs > rows / FORWARD_ROWS_PER_THREAD)
-		jobs = rows / FORWARD_ROWS_PER_THREAD;
-	return jobs > 0 ? jobs : 1;
+	if (lanes > MOE_MAX_FORWARD_THREADS)
+		lanes = MOE_MAX_FORWARD_THREADS;
+	if (lanes > n / FORWARD_ROWS_PER_THREAD)
+		lanes = n / FORWARD_ROWS_PER_THREAD;
+	return lanes > 0 ? lanes : 1;
 }
 
 /*
- * Chooses how many rows go through at once (a block, fewer when that
- * would pass MOE_MAX_SCRATCH_BYTES) and on how many threads, and
- * reserves the scratch.
+ * Chooses the lanes of a call of n rows, and how many rows each lane
+ * takes at once (a block, fewer when the lanes' arrays would pass
+ * MOE_MAX_SCRATCH_BYTES); reserves the scratch and lays the lanes out
+ * in it.
  */
-static int plan_call(struct plan *pl, const struct moe_model *model, size_t n,
-                     struct moe_scratch *scratch)
+static int plan_call(struct call *c, const struct moe_model *model,
+                     size_t n, struct moe_scratch *scratch)
 {
-	size_t fixed, per_row, rows;
+	size_t fixed, per_row, rows, n_lanes, share;
+	struct plan proto = {0};
 	int r;
 
-	pl->model = model;
-	pl->dv = model->priv->derived;
-	pl->d = model->n_features;
-	pl->e = model->n_experts;
-	pl->k = model->n_classes;
-	pl->ek = pl->e * pl->k;
-	pl->dsize = moe_dtype_size(model->dtype);
-	pl->n_jobs = forward_jobs();
+	proto.model = model;
+	proto.dv = model->priv->derived;
+	proto.d = model->n_features;
+	proto.e = model->n_experts;
+	proto.k = model->n_classes;
+	proto.ek = proto.e * proto.k;
+	proto.dsize = moe_dtype_size(model->dtype);
+	n_lanes = call_lanes(n);
+	share = (n + n_lanes - 1) / n_lanes;
 
-	fixed = lay_out(pl, NULL, 0);
-	per_row = lay_out(pl, NULL, 1) - fixed + 64 * 4;
+	fixed = lay_call(c, &proto, NULL, n_lanes, 0);
+	per_row = lay_call(c, &proto, NULL, n_lanes, 1) - fixed +
+	          n_lanes * 64 * 4;
 	if (fixed + per_row > MOE_MAX_SCRATCH_BYTES)
 		return -E2BIG;
 	rows = (MOE_MAX_SCRATCH_BYTES - fixed) / per_row;
-	if (rows > block_rows(pl))
-		rows = block_rows(pl);
-	if (rows > n)
-		rows = n;
-	pl->n_jobs = block_jobs(pl, rows);
+	if (rows > block_rows(&proto))
+		rows = block_rows(&proto);
+	if (rows > share)
+		rows = share;
 
-	r = scratch_reserve(scratch, lay_out(pl, NULL, rows));
+	r = scratch_reserve(scratch, lay_call(c, &proto, NULL, n_lanes, rows));
 	if (r < 0)
 		return r;
-	lay_out(pl, scratch->buf, rows);
+	lay_call(c, &proto, scratch->buf, n_lanes, rows);
 	return 0;
 }
 
@@ -1182,48 +1177,6 @@ static void run_rows(const struct plan *pl, const double *x, const void *z,
 	}
 }
 
-static void *job_run(void *arg)
-{
-	struct row_job *job = arg;
-
-	run_rows(&job->pl, job->x, job->z, job->r0, job->begin, job->end,
-	         job->out);
-	return NULL;
-}
-
-/*
- * The per-row work of the rows rows of the block at r0, split between
- * block_jobs threads, the calling thread running the first share (and
- * the share of any thread that cannot be started).  Each row's outputs
- * do not depend on the split.
- */
-static void run_shared(const struct plan *pl, const double *x, const void *z,
-                       size_t r0, size_t rows, const struct moe_output *out)
-{
-	size_t n = block_jobs(pl, rows);
-	struct row_job *jobs = pl->jobs;
-
-	for (size_t t = 0; t < n; t++) {
-		jobs[t].x = x;
-		jobs[t].z = z;
-		jobs[t].out = out;
-		jobs[t].r0 = r0;
-		jobs[t].begin = rows * t / n;
-		jobs[t].end = rows * (t + 1) / n;
-	}
-
-	for (size_t t = 1; t < n; t++)
-		jobs[t].started = pthread_create(&jobs[t].thread, NULL, job_run,
-		                                 &jobs[t]) == 0;
-	job_run(&jobs[0]);
-	for (size_t t = 1; t < n; t++) {
-		if (jobs[t].started)
-			pthread_join(jobs[t].thread, NULL);
-		else
-			job_run(&jobs[t]);
-	}
-}
-
 /*
  * Runs rows [r0, r0 + rows) of the call: their pass over the input, the
  * products, then the per-row work.  Returns 0, or -1 when an input value
@@ -1237,8 +1190,69 @@ static int run_chunk(const struct plan *pl, const double *x, size_t r0,
 	if (prepare_rows(pl, x + r0 * pl->d, rows) < 0)
 		return -1;
 	block_products(pl, z, rows);
-	run_shared(pl, x, z, r0, rows, out);
+	run_rows(pl, x, z, r0, 0, rows, out);
 	return 0;
+}
+
+/* A lane's rows, block after block, until one holds a value not finite. */
+static void *lane_run(void *arg)
+{
+	struct lane *lane = arg;
+	const struct plan *pl = &lane->pl;
+
+	lane->status = 0;
+	for (size_t r0 = lane->begin; r0 < lane->end; r0 += pl->rows) {
+		size_t left = lane->end - r0;
+		size_t rows = left < pl->rows ? left : pl->rows;
+
+		if (run_chunk(pl, lane->x, r0, rows, lane->out) < 0) {
+			lane->status = -1;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Runs the call's lanes: the calling thread the first (and that of any
+ * thread that cannot be started), a thread started here each other,
+ * with OpenBLAS on one thread meanwhile.  Each row's outputs do not
+ * depend on the lanes.  Returns 0, or -1 when an input value is not
+ * finite.
+ */
+static int run_lanes(const struct call *c, const double *x, size_t n,
+                     const struct moe_output *out)
+{
+	int status = 0;
+
+	for (size_t t = 0; t < c->n_lanes; t++) {
+		c->lanes[t].x = x;
+		c->lanes[t].out = out;
+		c->lanes[t].begin = n * t / c->n_lanes;
+		c->lanes[t].end = n * (t + 1) / c->n_lanes;
+	}
+	if (c->n_lanes == 1) {
+		lane_run(&c->lanes[0]);
+		return c->lanes[0].status;
+	}
+
+	moe_blas_narrow();
+	for (size_t t = 1; t < c->n_lanes; t++)
+		c->lanes[t].started = pthread_create(&c->lanes[t].thread, NULL,
+		                                     lane_run,
+		                                     &c->lanes[t]) == 0;
+	lane_run(&c->lanes[0]);
+	for (size_t t = 1; t < c->n_lanes; t++) {
+		if (c->lanes[t].started)
+			pthread_join(c->lanes[t].thread, NULL);
+		else
+			lane_run(&c->lanes[t]);
+	}
+	moe_blas_widen();
+
+	for (size_t t = 0; t < c->n_lanes; t++)
+		status |= c->lanes[t].status;
+	return status;
 }
 
 int moe_forward(const struct moe_model *model, const double *x, size_t n,
@@ -1246,7 +1260,7 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
                 struct moe_error *err)
 {
 	size_t d = model->n_features;
-	struct plan pl;
+	struct call c;
 	int r;
 
 	if (out == NULL || out->probabilities == NULL)
@@ -1254,20 +1268,14 @@ int moe_forward(const struct moe_model *model, const double *x, size_t n,
 	if (n == 0)
 		return 0;
 
-	r = plan_call(&pl, model, n, scratch);
+	r = plan_call(&c, model, n, scratch);
 	if (r == -E2BIG)
 		return moe_fail(err, r, "a row needs more than %lu bytes",
 		                (unsigned long)MOE_MAX_SCRATCH_BYTES);
 	if (r < 0)
 		return moe_fail(err, r, "out of memory");
 
-	/* Each block's pass checks its rows: when a value is not finite,
-	 * the outputs of the blocks before it have been written. */
-	for (size_t r0 = 0; r0 < n; r0 += pl.rows) {
-		size_t rows = n - r0 < pl.rows ? n - r0 : pl.rows;
-
-		if (run_chunk(&pl, x, r0, rows, out) < 0)
-			return report_input(x, n, d, err);
-	}
+	if (run_lanes(&c, x, n, out) < 0)
+		return report_input(x, n, d, err);
 	return 0;
 }

@@ -114,4 +114,20 @@ struct moe_derived {
 	const void *slopes;
 };
 
+/*
+ * moe_blas_threads - OpenBLAS's thread count as the process set it:
+ * while some call has narrowed it (moe_blas_narrow), the count from
+ * before.
+ */
+int moe_blas_threads(void);
+
+/*
+ * moe_blas_narrow, moe_blas_widen - bracket work whose threads each run
+ * their own products: OpenBLAS runs on one thread from the first narrow
+ * to the last widen, process-wide, then on the count it had.  Pairs may
+ * overlap from any number of threads.
+ */
+void moe_blas_narrow(void);
+void moe_blas_widen(void);
+
 #endif

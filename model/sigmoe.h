@@ -231,10 +231,14 @@ struct moe_output {
  * 1e-6 for F32).  Thread-safe for distinct scratches.
  * When the caller's OpenBLAS uses more than one thread
  * (openblas_get_num_threads(), up to MOE_MAX_FORWARD_THREADS) and n is
- * large enough (a few hundred rows), the per-row work after each block's
- * products runs on that many threads, started and joined within the
- * call; the outputs are the same, bit for bit, as with one thread.  With
- * one OpenBLAS thread (as the daemon sets) it starts none.
+ * large enough (256 rows per thread), the rows are split between that
+ * many threads, started and joined within the call, each computing its
+ * share with OpenBLAS on one thread: meanwhile OpenBLAS is set to one
+ * thread for the whole process (OpenBLAS 0.3.21 has no per-thread
+ * count), and set back when the last such call returns.  The outputs
+ * are the same, bit for bit, as with one thread; after an -EINVAL, rows
+ * without a bad value may have been written.  With one OpenBLAS thread
+ * (as the daemon sets) it starts none.
  * Returns 0, -EINVAL, -E2BIG (n too large for MOE_MAX_SCRATCH_BYTES) or
  * -ENOMEM.
  */

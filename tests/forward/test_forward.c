@@ -567,6 +567,7 @@ static int forward_on(int threads, const struct moe_model *m, const double *x,
 	openblas_set_num_threads(threads);
 	ck_assert_int_eq(openblas_get_num_threads(), threads);
 	r = moe_forward(m, x, n, scratch, out, err);
+	ck_assert_int_eq(openblas_get_num_threads(), threads);
 	moe_scratch_free(scratch);
 	return r;
 }
@@ -619,13 +620,40 @@ START_TEST(test_split_same_outputs)
 END_TEST
 
 /*
- * A value that is not finite in the second block of a split batch: the
- * first block's outputs are written, the same as a whole run's, and the
- * error names the first bad value, with one thread and with two.  An F64
- * model without standardization reads x in place, so its blocks hold
- * only the products: 4096 rows here, the whole batch, and nothing is
- * written.
+ * A value that is not finite in the second block of a batch: the error
+ * names the first bad value, with one thread and with two, and each
+ * row's probabilities are either those of a whole run or untouched,
+ * never anything else.  With one thread the rows of the first block are
+ * written and no later row: an F64 model without standardization reads
+ * x in place, so its blocks hold only the products, 4096 rows here, the
+ * whole batch, and nothing is written.  With two, each thread has its
+ * own half of the rows and blocks: the second half, which holds no bad
+ * value, may be written too.
  */
+/*
+ * Row i of part's probabilities: the same as whole's, or untouched (all
+ * zero); only untouched when must_be_untouched.
+ */
+static void assert_whole_or_untouched(const struct moe_output *whole,
+                                      const struct moe_output *part,
+                                      size_t i, size_t k,
+                                      int must_be_untouched)
+{
+	const double *got = part->probabilities + i * k;
+	const double *want = whole->probabilities + i * k;
+	int untouched = 1;
+
+	for (size_t c = 0; c < k; c++)
+		untouched &= got[c] == 0;
+
+	if (must_be_untouched)
+		ck_assert_msg(untouched, "row %zu written", i);
+	else
+		ck_assert_msg(untouched || !memcmp(got, want, k * sizeof(*got)),
+		              "row %zu neither written right nor untouched",
+		              i);
+}
+
 START_TEST(test_split_non_finite_later_block)
 {
 	enum moe_dtype dtype = _i < 2 ? MOE_DTYPE_F64 : MOE_DTYPE_F32;
@@ -648,8 +676,9 @@ START_TEST(test_split_non_finite_later_block)
 		ck_assert_str_eq(err.message,
 		                 "row 900, column 5: not a finite number");
 		assert_same_outputs(&whole, &part, m, written);
-		for (size_t i = written * 3; i < SPLIT_N * 3; i++)
-			ck_assert(part.probabilities[i] == 0);
+		for (size_t i = written; i < SPLIT_N; i++)
+			assert_whole_or_untouched(&whole, &part, i,
+			                          m->n_classes, threads == 1);
 		tf_output_free(&part);
 	}
 	openblas_set_num_threads(saved);
@@ -728,6 +757,47 @@ START_TEST(test_threads_share_a_model)
 }
 END_TEST
 
+/*
+ * Calls from four threads at once, with OpenBLAS on two threads so that
+ * each batch is split between two threads of its own and OpenBLAS is
+ * narrowed to one while any of them runs: every result is a lone
+ * caller's, and OpenBLAS is back on two threads afterwards.
+ */
+START_TEST(test_split_calls_overlap)
+{
+	struct moe_model *m = split_model(MOE_DTYPE_F32, 1);
+	double *x = split_input(MOE_DTYPE_F32);
+	double *want = malloc(SPLIT_N * 3 * sizeof(double)), first[3];
+	struct moe_output out = {.probabilities = want};
+	struct moe_output out1 = {.probabilities = first};
+	int saved = openblas_get_num_threads();
+	struct moe_error err;
+	struct worker w[4];
+	pthread_t tid[4];
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(forward_on(1, m, x, SPLIT_N, &out, &err), 0);
+	ck_assert_int_eq(forward_on(1, m, x, 1, &out1, &err), 0);
+
+	openblas_set_num_threads(2);
+	for (int t = 0; t < 4; t++) {
+		w[t] = (struct worker){m, x, want, first, SPLIT_N, 0};
+		ck_assert_int_eq(
+		    pthread_create(&tid[t], NULL, run_worker, &w[t]), 0);
+	}
+	for (int t = 0; t < 4; t++) {
+		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
+		ck_assert_int_eq(w[t].mismatches, 0);
+	}
+	ck_assert_int_eq(openblas_get_num_threads(), 2);
+
+	openblas_set_num_threads(saved);
+	free(want);
+	free(x);
+	moe_model_free(m);
+}
+END_TEST
+
 static Suite *forward_suite(void)
 {
 	Suite *s = suite_create("forward");
@@ -752,6 +822,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(num, test_threads_share_a_model);
 	tcase_add_loop_test(num, test_split_same_outputs, 0, 4);
 	tcase_add_loop_test(num, test_split_non_finite_later_block, 0, 4);
+	tcase_add_test(num, test_split_calls_overlap);
 	suite_add_tcase(s, num);
 	return s;
 }
