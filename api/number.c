@@ -217,6 +217,18 @@ static void gaps(struct scaled *sc, double ax)
 	sc->down = fixed(down * p / 2);
 }
 
+/*
+ * The number of decimal digits of c > 0: from its bit length, since
+ * 1233 / 4096 is just below log10(2), an estimate that is exact or one
+ * short (n <= 19, so tens_u64[n] exists), then one comparison.
+ */
+static int decimal_digits(uint64_t c)
+{
+	int n = (64 - __builtin_clzll(c)) * 1233 >> 12;
+
+	return c >= tens_u64[n] ? n + 1 : n;
+}
+
 /* Digits of c > 0 into out (no trailing zeros), written from the last
  * pair to the first; returns how many, and adds the stripped zeros to
  * *q. */
@@ -228,7 +240,7 @@ static int put_digits(char *out, uint64_t c, int *q)
 	                            "57585960616263646566676869707172737475"
 	                            "767778798081828384858687888990919293949596"
 	                            "979899";
-	int n = 1, i;
+	int n, i;
 
 	while (c % 100 == 0) {
 		c /= 100;
@@ -238,8 +250,7 @@ static int put_digits(char *out, uint64_t c, int *q)
 		c /= 10;
 		(*q)++;
 	}
-	while (n < 20 && c >= tens_u64[n])
-		n++;
+	n = decimal_digits(c);
 	for (i = n; c >= 100; c /= 100) {
 		i -= 2;
 		memcpy(out + i, pairs + c % 100 * 2, 2);

@@ -61,6 +61,13 @@
 #define DEEP_SCORE (-40.0)
 
 /*
+ * Above this score sigma(s) > 1e-304 is a normal double, with its full
+ * precision: the sigmoid gate's weights then come from the activations
+ * themselves (gate_weights).
+ */
+#define NORMAL_SCORE (-700.0)
+
+/*
  * A large batch goes through in blocks of rows whose converted input and
  * products take about FORWARD_BLOCK_BYTES, so that they are still in
  * cache when the per-row work reads them; but a block has at least
@@ -757,17 +764,39 @@ static void select_active(const struct plan *pl, const struct key_order *o)
 }
 
 /*
- * Activations and log weights (pl->act, pl->lw) from pl->s and pl->t;
- * selects the active set first unless selected.  For the sigmoid gate,
- * when every active s_i is below DEEP_SCORE, log sigma(s_i) - c is taken
- * as t_i - log(1 + e^s_i), which keeps the experts apart where s alone
- * cannot (see row_scores); otherwise log sigma(s_i) itself.
+ * w_i = act_i / (the sum of act over the active set), 0 outside it: the
+ * weights straight from activations that are normal numbers.
  */
-static void gate_weights(const struct plan *pl, int selected)
+static void weights_from_activations(const struct plan *pl)
+{
+	double sum = 0;
+	size_t e = pl->e;
+
+	for (size_t i = 0; i < e; i++)
+		sum += pl->active[i] ? pl->act[i] : 0;
+	for (size_t i = 0; i < e; i++)
+		pl->w[i] = pl->active[i] ? pl->act[i] / sum : 0;
+}
+
+/*
+ * Activations (pl->act) from pl->s and pl->t, and either the weights
+ * (pl->w; returns 1) or log weights for weights_from_logs (pl->lw;
+ * returns 0); selects the active set first unless selected.
+ *
+ * The softmax gate's weights are its activations renormalized over the
+ * active set, which holds the largest t.  So are the sigmoid gate's
+ * while every active sigma(s_i) is a normal number and one of them is
+ * not tiny (s_i >= DEEP_SCORE): that needs one exponential per expert.
+ * Otherwise the sigmoid gate works in the log domain: when every active
+ * s_i is below DEEP_SCORE, log sigma(s_i) - c is taken as t_i - log(1 +
+ * e^s_i), which keeps the experts apart where s alone cannot (see
+ * row_scores); else log sigma(s_i) itself.
+ */
+static int gate_weights(const struct plan *pl, int selected)
 {
 	struct key_order o = {pl->t, NULL};
 	size_t e = pl->e;
-	int deep = 1;
+	int deep = 1, normal = 1;
 
 	if (!selected)
 		select_active(pl, &o);
@@ -780,24 +809,35 @@ static void gate_weights(const struct plan *pl, int selected)
 		for (size_t i = 0; i < e; i++) {
 			pl->act[i] = exp(pl->t[i] - top);
 			sum += pl->act[i];
-			pl->lw[i] = pl->active[i] ? pl->t[i] : -INFINITY;
 		}
 		for (size_t i = 0; i < e; i++)
 			pl->act[i] /= sum;
-		return;
+		weights_from_activations(pl);
+		return 1;
 	}
 
-	for (size_t i = 0; i < e; i++)
-		if (pl->active[i] && pl->s[i] >= DEEP_SCORE)
-			deep = 0;
-	/* From one exponential x = e^-|s| per expert, without overflow or
-	 * cancellation: l = log(1 + x), sigma(s) = 1 / (1 + x) and log
-	 * sigma(s) = -l for s >= 0, sigma(s) = x / (1 + x) and log sigma(s)
-	 * = s - l below; when deep, s < 0 and l = log(1 + e^s). */
 	for (size_t i = 0; i < e; i++) {
-		double s = pl->s[i], x = exp(-fabs(s)), l = log1p(x);
+		if (!pl->active[i])
+			continue;
+		deep &= pl->s[i] < DEEP_SCORE;
+		normal &= pl->s[i] >= NORMAL_SCORE;
+	}
+	/* From one exponential x = e^-|s| per expert, without overflow or
+	 * cancellation: sigma(s) = 1 / (1 + x) for s >= 0, x / (1 + x)
+	 * below; l = log(1 + x), log sigma(s) = -l for s >= 0 and s - l
+	 * below; when deep, s < 0 and l = log(1 + e^s). */
+	for (size_t i = 0; i < e; i++) {
+		double s = pl->s[i], x = exp(-fabs(s));
 
 		pl->act[i] = s >= 0 ? 1 / (1 + x) : x / (1 + x);
+	}
+	if (!deep && normal) {
+		weights_from_activations(pl);
+		return 1;
+	}
+	for (size_t i = 0; i < e; i++) {
+		double s = pl->s[i], l = log1p(exp(-fabs(s)));
+
 		if (!pl->active[i])
 			pl->lw[i] = -INFINITY;
 		else if (deep)
@@ -805,6 +845,7 @@ static void gate_weights(const struct plan *pl, int selected)
 		else
 			pl->lw[i] = s >= 0 ? -l : s - l;
 	}
+	return 0;
 }
 
 /* Softmax of v[0..k) in place. */
@@ -997,13 +1038,14 @@ static void write_row(const struct plan *pl, size_t r,
 
 /*
  * The rest of a row, shared by the F64 path and the fallback: weights
- * from pl->lw, the mixture from the logits in row (changed in place),
- * and every requested output for row r of the call.
+ * from pl->lw unless have_weights, the mixture from the logits in row
+ * (changed in place), and every requested output for row r of the call.
  */
 static void finish_row(const struct plan *pl, double *row, size_t r,
-                       const struct moe_output *out)
+                       int have_weights, const struct moe_output *out)
 {
-	weights_from_logs(pl);
+	if (!have_weights)
+		weights_from_logs(pl);
 	mix_experts(pl, row, out->expert_probabilities != NULL);
 	write_row(pl, r, out);
 	if (out->expert_probabilities != NULL)
@@ -1012,12 +1054,13 @@ static void finish_row(const struct plan *pl, double *row, size_t r,
 }
 
 /* As finish_row, for an F32 row whose logits are in pl->lf. */
-static void finish_row_f32(const struct plan *pl, size_t r,
+static void finish_row_f32(const struct plan *pl, size_t r, int have_weights,
                            const struct moe_output *out)
 {
 	double *ep = out->expert_probabilities;
 
-	weights_from_logs(pl);
+	if (!have_weights)
+		weights_from_logs(pl);
 	softmax_experts_f32(pl);
 	mix_experts_f32(pl);
 	write_row(pl, r, out);
@@ -1082,9 +1125,10 @@ static void scores_long(const struct plan *pl, const double *x)
 /*
  * The fallback's gate: the active set from the long double t, then s
  * and t shifted by the largest active t brought into double (values out
- * of range become infinities, which the shared code handles).
+ * of range become infinities, which the shared code handles); returns
+ * what gate_weights does.
  */
-static void gate_long(const struct plan *pl)
+static int gate_long(const struct plan *pl)
 {
 	struct key_order o = {NULL, pl->tle};
 	long double top = -INFINITY;
@@ -1098,7 +1142,7 @@ static void gate_long(const struct plan *pl)
 		pl->s[i] = (double)pl->sl[i];
 		pl->t[i] = (double)(pl->tle[i] - top);
 	}
-	gate_weights(pl, 1);
+	return gate_weights(pl, 1);
 }
 
 /* The fallback's logits, each expert's shifted to max 0, into row. */
@@ -1133,10 +1177,12 @@ static void logits_long(const struct plan *pl, double *row)
 static void row_long(const struct plan *pl, const double *xr, double *row,
                      size_t r, const struct moe_output *out)
 {
+	int have_weights;
+
 	scores_long(pl, xr);
-	gate_long(pl);
+	have_weights = gate_long(pl);
 	logits_long(pl, row);
-	finish_row(pl, row, r, out);
+	finish_row(pl, row, r, have_weights, out);
 }
 
 /* The block's products from z, the matrix of its rows rows. */
@@ -1162,18 +1208,18 @@ static void run_rows(const struct plan *pl, const double *x, const void *z,
 {
 	for (size_t r = begin; r < end; r++) {
 		double *row;
-		int bad;
+		int bad, have_weights;
 
 		bad = row_scores(pl, z, r) | row_logits(pl, r, &row);
 		if (bad) {
 			row_long(pl, x + (r0 + r) * pl->d, row, r0 + r, out);
 			continue;
 		}
-		gate_weights(pl, 0);
+		have_weights = gate_weights(pl, 0);
 		if (pl->model->dtype == MOE_DTYPE_F32)
-			finish_row_f32(pl, r0 + r, out);
+			finish_row_f32(pl, r0 + r, have_weights, out);
 		else
-			finish_row(pl, row, r0 + r, out);
+			finish_row(pl, row, r0 + r, have_weights, out);
 	}
 }
 
