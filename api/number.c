@@ -3,26 +3,30 @@
  * number.c - the shortest decimal text that reads back to a double (F64)
  * or to a float (F32), written without printf.
  *
- * The value x is scaled by a power of ten in long double arithmetic (64
- * bits of mantissa) to y = x * 10^s, an integer part of P digits (P = 17
- * for F64, 9 for F32).  Rounding y to a multiple of 10^drop gives a
- * candidate of P - drop digits; the candidate reads back to x when its
- * distance to y is below half the gap from x to its neighbour on that
- * side, also scaled by 10^s.  The scaling is off by at most a few units
- * in the last place of a long double, a few hundredths of a unit of y:
- * a candidate whose distance lies within MARGIN of the half gap is
- * decided by strtod (strtof), which rounds correctly.  Should even the
- * P-digit candidate fail, snprintf("%.17g") / ("%.9g") answers.
+ * The digits come from R. Giulietti's Schubfach method ("The Schubfach
+ * way to render doubles", 2020), written here from the paper.  A
+ * positive value v = c * 2^q rounds back from every decimal in its
+ * rounding interval, from halfway to its lower neighbour to halfway to
+ * its upper one, both ends included when c is even (strtod rounds ties
+ * to even).  In units of 2^(q-2) the value is cb = 4c and the ends are
+ * cbl = 4c - 2 (4c - 1 when c is the smallest significand of its
+ * binade, whose lower neighbour is nearer) and cbr = 4c + 2.
  *
- * The text has the shape of printf's %g with precision P: fixed
- * notation for decimal exponents -4..P-1, otherwise d.ddde+dd.
+ * With k = floor(log10(2^q)) (floor(log10(3/4 * 2^q)) for such a c),
+ * the interval measured in units of 10^k is at least 1 and less than
+ * 10 wide.  So it holds at most one multiple of 10, which then is the
+ * only candidate one digit shorter than the others; failing that, it
+ * holds s = floor(v / 10^k) or s + 1, or both, the nearer to v being
+ * chosen (ties to even).  The three scaled values 4v / 10^k and its
+ * ends are computed as cb * 2^q * 10^-k with 10^-k from a table of 126
+ * bits rounded up (api/pow10.h), the product rounded to odd: the paper
+ * proves that the comparisons of those 64-bit results with 4s are then
+ * exact.  A float is handled the same way, with its own c and q.
  *
- * Nothing on the common path calls libm: the binary exponent and the
- * neighbours of x come from its bits, and the rounding to fixed point
- * from the significand of a long double sum.  Each replaces a call with
- * the same result (llrintl, nextafter, frexp, floor).
+ * The text has the shape of printf's %g with precision P (17 for F64, 9
+ * for F32): fixed notation for decimal exponents -4..P-1, otherwise
+ * d.ddde+dd.
  */
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,27 +34,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* How far from a rounding boundary (in units of y) the arithmetic is not
- * trusted; the error is below 0.02 + 3 / 2^FRAC_BITS units. */
-#define MARGIN 8 /* 1/8, in fixed point */
-
-/* 10^s = tens_hi[(s - POW_MIN) / 28] * tens_lo[(s - POW_MIN) % 28]. */
-#define POW_MIN (-364)
-#define POW_MAX 363
-
-static const long double tens_lo[28] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
-};
-
-static const long double tens_hi[26] = {
-    1e-364L, 1e-336L, 1e-308L, 1e-280L, 1e-252L, 1e-224L, 1e-196L,
-    1e-168L, 1e-140L, 1e-112L, 1e-84L,  1e-56L,  1e-28L,  1e0L,
-    1e28L,   1e56L,   1e84L,   1e112L,  1e140L,  1e168L,  1e196L,
-    1e224L,  1e252L,  1e280L,  1e308L,  1e336L,
-};
+#include "pow10.h"
 
 static const uint64_t tens_u64[20] = {
     1ull,
@@ -75,146 +59,107 @@ static const uint64_t tens_u64[20] = {
     10000000000000000000ull,
 };
 
-/* What is being printed: |x| at its own precision, scaled, in fixed
- * point with FRAC_BITS bits of fraction (y < 10^17 * 2^6 < 2^63). */
-#define FRAC_BITS 6
-
-/*
- * v * 2^FRAC_BITS rounded to the nearest integer, ties to even: what
- * llrintl gives in the default rounding mode, for 0 <= v * 2^FRAC_BITS
- * < 2^63, without a call into libm.
- *
- * With the x87 format (64-bit significand, stored first), t + 2^63 lies
- * in [2^63, 2^64) where the unit in the last place is 1, so the addition
- * rounds t to an integer, ties to even, and the significand of the sum
- * is 2^63 plus that integer: reading it saves the switches of the
- * rounding mode that a conversion to an integer costs on x87.
- * Elsewhere the fraction t - whole is exact (t is below 2^63 and whole
- * is its integer part) and decides the rounding.
- */
-static uint64_t fixed(long double v)
-{
-	long double t = v * (1 << FRAC_BITS);
-#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
-	uint64_t significand;
-
-	t += 0x1p63L;
-	memcpy(&significand, &t, sizeof(significand));
-	return significand - (UINT64_C(1) << 63);
-#else
-	uint64_t whole = (uint64_t)t;
-	long double frac = t - (long double)whole;
-
-	if (frac > 0.5L || (frac == 0.5L && (whole & 1)))
-		whole++;
-	return whole;
-#endif
-}
-
-struct scaled {
-	long double tens;  /* 10^s */
-	long double exact; /* |x| * 10^s, in [10^(P-1), 10^P) */
-	uint64_t y;        /* exact, in fixed point */
-	uint64_t up;       /* half the gap to the next larger value */
-	uint64_t down;     /* half the gap to the next smaller value */
-	int s;
-	int digits; /* P */
-	int f32;
+/* A binary floating-point format: significand bits (the hidden one
+ * included), exponent bits, and the exponent of its smallest value. */
+struct binary_format {
+	int precision;
+	int exponent_bits;
+	int q_min;
+	int print_digits; /* P of the %g shape */
 };
 
-static long double pow10l_table(int s)
-{
-	int i = s - POW_MIN;
+static const struct binary_format f64_format = {53, 11, -1074, 17};
+static const struct binary_format f32_format = {24, 8, -149, 9};
 
-	return tens_hi[i / 28] * tens_lo[i % 28];
+/* A decimal digits * 10^exponent. */
+struct decimal {
+	uint64_t digits;
+	int exponent;
+};
+
+/* The high 64 bits of the 128-bit product a * b. */
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 uint128;
+
+static uint64_t multiply_high(uint64_t a, uint64_t b)
+{
+	return (uint64_t)((uint128)a * b >> 64);
+}
+#else
+static uint64_t multiply_high(uint64_t a, uint64_t b)
+{
+	uint64_t a_lo = (uint32_t)a, a_hi = a >> 32;
+	uint64_t b_lo = (uint32_t)b, b_hi = b >> 32;
+	uint64_t hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi;
+	uint64_t cross = (a_lo * b_lo >> 32) + (uint32_t)hi_lo + lo_hi;
+
+	return a_hi * b_hi + (hi_lo >> 32) + (cross >> 32);
+}
+#endif
+
+/*
+ * g * cp / 2^127 rounded to odd, where g = hi * 2^63 + lo is a table
+ * entry: the integer part, with its lowest bit set when a fraction was
+ * dropped.  The fraction is judged from the 63 bits below the integer
+ * part that the sum of the two partial products keeps, as the paper's
+ * proof assumes.
+ */
+static uint64_t round_to_odd(const struct pow10_entry *g, uint64_t cp)
+{
+	const uint64_t low63 = (UINT64_C(1) << 63) - 1;
+	uint64_t mid = (g->hi * cp >> 1) + multiply_high(g->lo, cp);
+	uint64_t whole = multiply_high(g->hi, cp) + (mid >> 63);
+
+	return whole | (((mid & low63) + low63) >> 63);
 }
 
-/* The exponent e of ax = m * 2^e with 0.5 <= m < 1, as frexp gives it,
- * for a positive finite ax (subnormals included). */
-static int binary_exponent(double ax)
+/*
+ * The shortest decimal in the rounding interval of c * 2^q (c > 0),
+ * the nearest to it among the shortest; boundary says that c is the
+ * smallest significand of a binade above the subnormals.
+ */
+static struct decimal shortest(uint64_t c, int q, int boundary)
 {
-	uint64_t bits;
-	int biased;
+	uint64_t odd = c & 1, cb = c << 2, cbr = cb + 2, cbl;
+	uint64_t vb, vbl, vbr, s, t, below, above;
+	const struct pow10_entry *g;
+	int k, h, below_in, above_in, s_in, t_in;
 
-	memcpy(&bits, &ax, sizeof(bits));
-	biased = (int)(bits >> 52);
-	if (biased)
-		return biased - 1022;
-	return -1074 + 64 - __builtin_clzll(bits); /* subnormal */
-}
-
-/* floor(t) for |t| < 2^31, without a call into libm. */
-static int floor_int(double t)
-{
-	int i = (int)t;
-
-	return (double)i > t ? i - 1 : i;
-}
-
-/* Scale ax > 0 so that its integer part has sc->digits digits. */
-static int scale(struct scaled *sc, double ax)
-{
-	long double lo = tens_lo[sc->digits - 1], hi = tens_lo[sc->digits];
-	int e10, i;
-
-	e10 = floor_int((binary_exponent(ax) - 1) * 0.30102999566398120);
-	for (i = 0; i < 4; i++) {
-		sc->s = sc->digits - 1 - e10;
-		if (sc->s < POW_MIN || sc->s > POW_MAX)
-			return -1;
-		sc->tens = pow10l_table(sc->s);
-		sc->exact = (long double)ax * sc->tens;
-		if (sc->exact >= hi)
-			e10++;
-		else if (sc->exact < lo)
-			e10--;
-		else
-			return 0;
-	}
-	return -1;
-}
-
-/* The neighbours of a positive finite double or float, from its bits:
- * what nextafter(ax, INFINITY) and nextafter(ax, 0) give. */
-static double double_step(double ax, int up)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &ax, sizeof(bits));
-	bits = up ? bits + 1 : bits - 1;
-	memcpy(&ax, &bits, sizeof(bits));
-	return ax;
-}
-
-static float float_step(float f, int up)
-{
-	uint32_t bits;
-
-	memcpy(&bits, &f, sizeof(bits));
-	bits = up ? bits + 1 : bits - 1;
-	memcpy(&f, &bits, sizeof(bits));
-	return f;
-}
-
-/* Half gaps around ax (a positive double, or float when sc->f32). */
-static void gaps(struct scaled *sc, double ax)
-{
-	long double p = sc->tens, up, down;
-
-	if (sc->f32) {
-		float f = (float)ax;
-
-		up = f < FLT_MAX ? (long double)float_step(f, 1) - f
-		                 : (long double)f - float_step(f, 0);
-		down = (long double)f - float_step(f, 0);
+	if (boundary) {
+		cbl = cb - 1;
+		k = FLOOR_LOG10_THREE_QUARTERS_POW2(q);
 	} else {
-		up = ax < DBL_MAX ? (long double)double_step(ax, 1) - ax
-		                  : (long double)ax - double_step(ax, 0);
-		down = (long double)ax - double_step(ax, 0);
+		cbl = cb - 2;
+		k = FLOOR_LOG10_POW2(q);
 	}
-	sc->y = fixed(sc->exact);
-	sc->up = fixed(up * p / 2);
-	sc->down = fixed(down * p / 2);
+	h = q + FLOOR_LOG2_POW10(-k) + 2;
+	g = &pow10_table[-k - POW10_MIN];
+	vb = round_to_odd(g, cb << h);
+	vbl = round_to_odd(g, cbl << h);
+	vbr = round_to_odd(g, cbr << h);
+
+	/* A multiple of 10 in the interval (never both, the interval being
+	 * narrower than 10): one digit fewer.  An odd c's interval has no
+	 * ends, hence the + odd. */
+	s = vb >> 2;
+	if (s >= 10) {
+		below = s / 10 * 10;
+		above = below + 10;
+		below_in = vbl + odd <= below << 2;
+		above_in = (above << 2) + odd <= vbr;
+		if (below_in != above_in)
+			return (struct decimal){below_in ? below : above, k};
+	}
+
+	/* Else s or s + 1, the nearer to v when both are in. */
+	t = s + 1;
+	s_in = vbl + odd <= s << 2;
+	t_in = (t << 2) + odd <= vbr;
+	if (s_in != t_in)
+		return (struct decimal){s_in ? s : t, k};
+	if (vb < (s + t) << 1 || (vb == (s + t) << 1 && (s & 1) == 0))
+		return (struct decimal){s, k};
+	return (struct decimal){t, k};
 }
 
 /*
@@ -229,18 +174,32 @@ static int decimal_digits(uint64_t c)
 	return c >= tens_u64[n] ? n + 1 : n;
 }
 
-/* Digits of c > 0 into out (no trailing zeros), written from the last
- * pair to the first; returns how many, and adds the stripped zeros to
- * *q. */
+static const char digit_pairs[] = "0001020304050607080910111213141516171819"
+                                  "2021222324252627282930313233343536373839"
+                                  "4041424344454647484950515253545556575859"
+                                  "6061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
+/* The n lowest digits of v, leading zeros included, into out[0..n). */
+static void put_fixed(char *out, uint32_t v, int n)
+{
+	while (n >= 2) {
+		n -= 2;
+		memcpy(out + n, digit_pairs + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (n)
+		out[0] = (char)('0' + v % 10);
+}
+
+/*
+ * Digits of c > 0 into out (no trailing zeros); returns how many, and
+ * adds the stripped zeros to *q.  Up to 8 digits in 32-bit arithmetic;
+ * more (c < 10^18 here) as two such halves, whose steps overlap.
+ */
 static int put_digits(char *out, uint64_t c, int *q)
 {
-	static const char pairs[] = "00010203040506070809101112131415161718"
-	                            "19202122232425262728293031323334353637"
-	                            "38394041424344454647484950515253545556"
-	                            "57585960616263646566676869707172737475"
-	                            "767778798081828384858687888990919293949596"
-	                            "979899";
-	int n, i;
+	int n;
 
 	while (c % 100 == 0) {
 		c /= 100;
@@ -251,14 +210,12 @@ static int put_digits(char *out, uint64_t c, int *q)
 		(*q)++;
 	}
 	n = decimal_digits(c);
-	for (i = n; c >= 100; c /= 100) {
-		i -= 2;
-		memcpy(out + i, pairs + c % 100 * 2, 2);
+	if (n <= 8) {
+		put_fixed(out, (uint32_t)c, n);
+		return n;
 	}
-	if (c >= 10)
-		memcpy(out, pairs + c * 2, 2);
-	else
-		out[0] = (char)('0' + c);
+	put_fixed(out, (uint32_t)(c / 100000000), n - 8);
+	put_fixed(out + n - 8, (uint32_t)(c % 100000000), 8);
 	return n;
 }
 
@@ -295,10 +252,9 @@ static int format(char *out, int neg, uint64_t c, int q, int p)
 		return len + put_exponent(out + len, e);
 	}
 	if (e < 0) {
-		memcpy(out + len, "0.", 2);
-		len += 2;
-		for (i = -1; i > e; i--)
-			out[len++] = '0';
+		/* "0." and -e - 1 zeros: -4 <= e here. */
+		memcpy(out + len, "0.000", (size_t)(1 - e));
+		len += 1 - e;
 		memcpy(out + len, d, (size_t)n);
 		len += n;
 	} else {
@@ -314,70 +270,41 @@ static int format(char *out, int neg, uint64_t c, int q, int p)
 	return len;
 }
 
-/* Whether text reads back to x at the precision of sc. */
-static int reads_back(const struct scaled *sc, const char *text, double x)
+/* The shortest text of the finite, nonzero x of format f. */
+static int format_binary(char *out, double x, const struct binary_format *f)
 {
-	if (sc->f32)
-		return strtof(text, NULL) == (float)x;
-	return strtod(text, NULL) == x;
-}
+	int fraction_bits = f->precision - 1;
+	uint64_t bits, fraction, c;
+	int biased, q, neg;
+	struct decimal d;
 
-/* 1: the candidate v (in fixed point) surely reads back, 0: surely not,
- * -1: too close to tell. */
-static int fits(const struct scaled *sc, uint64_t v)
-{
-	uint64_t dist = v >= sc->y ? v - sc->y : sc->y - v;
-	uint64_t half = v >= sc->y ? sc->up : sc->down;
+	if (f == &f32_format) {
+		float v = (float)x;
+		uint32_t b32;
 
-	if (dist + MARGIN < half)
-		return 1;
-	if (dist > half + MARGIN)
-		return 0;
-	return -1;
-}
-
-/*
- * The shortest text for x != 0 into out; -1 if none was found.  The
- * candidate of each drop is y rounded to a multiple of 10^drop: q is the
- * integer part of y divided by 10^drop, unit 10^drop in fixed point.  The
- * distance from y to its nearest multiple of 10^drop grows with drop, so
- * the search stops at the first candidate that does not read back.
- */
-static int shortest(char *out, double x, int f32)
-{
-	struct scaled sc = {.digits = f32 ? 9 : 17, .f32 = f32};
-	char tmp[API_NUMBER_MAX];
-	uint64_t q, unit, rest, c, best_c = 0;
-	int drop, ok, best = -1;
-
-	if (scale(&sc, fabs(x)))
-		return -1;
-	gaps(&sc, fabs(x));
-	q = sc.y >> FRAC_BITS;
-
-	for (drop = 0; drop < sc.digits; drop++) {
-		unit = tens_u64[drop] << FRAC_BITS;
-		rest = sc.y - q * unit;
-		c = q + (rest * 2 >= unit);
-		ok = fits(&sc, c * unit);
-		if (ok < 0) {
-			format(tmp, x < 0, c, drop - sc.s, sc.digits);
-			ok = reads_back(&sc, tmp, x);
-		}
-		if (!ok)
-			break;
-		best = drop;
-		best_c = c;
-		q /= 10;
+		memcpy(&b32, &v, sizeof(b32));
+		bits = b32;
+	} else {
+		memcpy(&bits, &x, sizeof(bits));
 	}
-	if (best < 0)
-		return -1;
-	return format(out, x < 0, best_c, best - sc.s, sc.digits);
+	neg = (int)(bits >> (fraction_bits + f->exponent_bits));
+	biased = (int)(bits >> fraction_bits) & ((1 << f->exponent_bits) - 1);
+	fraction = bits & ((UINT64_C(1) << fraction_bits) - 1);
+
+	if (biased == 0) {
+		c = fraction;
+		q = f->q_min;
+	} else {
+		c = fraction | UINT64_C(1) << fraction_bits;
+		q = f->q_min + biased - 1;
+	}
+	d = shortest(c, q, biased > 1 && fraction == 0);
+	return format(out, neg, d.digits, d.exponent, f->print_digits);
 }
 
 int api_number_format(char *out, double x, enum moe_dtype dtype)
 {
-	int f32 = dtype == MOE_DTYPE_F32, len;
+	int f32 = dtype == MOE_DTYPE_F32;
 
 	if (f32)
 		x = (float)x;
@@ -385,9 +312,5 @@ int api_number_format(char *out, double x, enum moe_dtype dtype)
 		return sprintf(out, "null");
 	if (x == 0)
 		return sprintf(out, signbit(x) ? "-0" : "0");
-
-	len = shortest(out, x, f32);
-	if (len > 0)
-		return len;
-	return snprintf(out, API_NUMBER_MAX, f32 ? "%.9g" : "%.17g", x);
+	return format_binary(out, x, f32 ? &f32_format : &f64_format);
 }

@@ -1543,10 +1543,63 @@ START_TEST(number_random)
 }
 END_TEST
 
-/* The digits are the fewest that read back, by printf's %.{p}g. */
+/*
+ * The significant digits of a number's text into digits (no leading or
+ * trailing zeros) and the power of ten of its last one into *scale: so
+ * "0.0250" and "2.5e-2" both give "25" and -3.
+ */
+static void decimal_of(const char *s, char digits[40], int *scale)
+{
+	int n = 0, after_point = 0, point = 0;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s == '.') {
+			point = 1;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || (*s == '0' && n == 0)) {
+			after_point += point && *s == '0';
+			continue;
+		}
+		digits[n++] = *s;
+		after_point += point;
+	}
+	*scale = (*s == 'e' ? atoi(s + 1) : 0) - after_point;
+	while (n > 0 && digits[n - 1] == '0') {
+		n--;
+		(*scale)++;
+	}
+	digits[n] = '\0';
+}
+
+/* The two texts are the same decimal number. */
+static int same_decimal(const char *a, const char *b)
+{
+	char da[40], db[40];
+	int sa, sb;
+
+	decimal_of(a, da, &sa);
+	decimal_of(b, db, &sb);
+	return sa == sb && !strcmp(da, db);
+}
+
+START_TEST(number_same_decimal)
+{
+	ck_assert(same_decimal("0.0250", "2.5e-2"));
+	ck_assert(same_decimal("1200", "1.2e+03"));
+	ck_assert(same_decimal("-3", "-3.000"));
+	ck_assert(!same_decimal("0.25", "0.025"));
+	ck_assert(!same_decimal("1.5", "1.6"));
+}
+END_TEST
+
+/*
+ * The digits are the fewest that read back, by printf's %.{p}g, and the
+ * same as printf's for that p: the nearest decimal of p digits.
+ */
 START_TEST(number_shortest)
 {
-	char text[API_NUMBER_MAX];
+	char text[API_NUMBER_MAX], ref[40];
 	uint64_t bits;
 	double x;
 	float f;
@@ -1562,12 +1615,18 @@ START_TEST(number_shortest)
 		api_number_format(text, x, MOE_DTYPE_F64);
 		ck_assert_msg(significant(text) == fewest_f64(x),
 		              "%a printed as %s", x, text);
+		snprintf(ref, sizeof(ref), "%.*g", fewest_f64(x), x);
+		ck_assert_msg(same_decimal(text, ref), "%a printed as %s, not %s",
+		              x, text, ref);
 		f = (float)x;
 		if (!isfinite(f) || f == 0)
 			continue;
 		api_number_format(text, f, MOE_DTYPE_F32);
 		ck_assert_msg(significant(text) == fewest_f32(f),
 		              "%a printed as %s", (double)f, text);
+		snprintf(ref, sizeof(ref), "%.*g", fewest_f32(f), (double)f);
+		ck_assert_msg(same_decimal(text, ref), "%a printed as %s, not %s",
+		              (double)f, text, ref);
 	}
 	for (i = 1; i < 20000; i++) {
 		x = (double)i / 20000;
@@ -1614,6 +1673,7 @@ static Suite *api_suite(void)
 	tcase_add_test(num, numbers_random_equal_strtod);
 	tcase_add_test(num, number_edges);
 	tcase_add_test(num, number_random);
+	tcase_add_test(num, number_same_decimal);
 	tcase_add_test(num, number_shortest);
 	tcase_set_timeout(num, 100);
 	suite_add_tcase(s, num);
