@@ -15,9 +15,10 @@
  * dtype, except the experts' softmax of F32 models, which is in float
  * with an exponential of its own that the compiler vectorizes:
  *
- *  - gate weights in the log domain: log sigma(s) is computed without
- *    overflow or cancellation, and G_i = exp(l_i - max l) / sum, so that
- *    the weights stay right when every sigma(s_i) underflows;
+ *  - gate weights as the active activations over their sum while those
+ *    are normal numbers, else in the log domain: log sigma(s) computed
+ *    without overflow or cancellation, and G_i = exp(l_i - max l) / sum,
+ *    so that the weights stay right when every sigma(s_i) underflows;
  *  - softmax (gate and experts) after subtracting the maximum;
  *  - the euclidean score uses ||z||^2 - 2 z.W_i + ||W_i||^2 from the
  *    product, except where that cancels (a distance small next to the
@@ -30,6 +31,11 @@
  *    double.  So every finite input gives finite outputs.  This relies on
  *    that range: where long double is only a double (and under valgrind,
  *    which computes long double as double) such rows come out NaN.
+ *
+ * When the caller's OpenBLAS runs several threads, a large batch is
+ * split into lanes of consecutive rows, one per thread, each going
+ * through its own blocks as above with OpenBLAS narrowed to one thread
+ * (FORWARD_ROWS_PER_THREAD, model/blas.c).
  *
  * All memory comes from the caller's scratch, which grows and is reused:
  * a steady stream of batches allocates nothing.
