@@ -96,6 +96,16 @@
  */
 #define FORWARD_ROWS_PER_THREAD 256
 
+/*
+ * A call that is not split and whose block products are below this many
+ * multiply-adds runs them on one OpenBLAS thread.  On the 2-CPU test
+ * machine two threads gained nothing at d = 64 with 64 to 511 rows (up
+ * to 2.9 million) and now and then lost a quarter of the call waiting
+ * for OpenBLAS's worker; at d = 784 with 64 rows (8.8 million) they were
+ * 1.3 to 1.5 times as fast.  Single rows (gemv) are left to OpenBLAS.
+ */
+#define FORWARD_MIN_THREADED_PRODUCT (4UL << 20)
+
 /* Above this k, the top-k set is found with a heap instead of insertion. */
 #define TOPK_INSERTION_MAX 32
 
@@ -1266,6 +1276,19 @@ static void *lane_run(void *arg)
 }
 
 /*
+ * Whether a call of one lane should run its products on one OpenBLAS
+ * thread although the caller's uses several: blocks of several rows
+ * (one row is a gemv) whose products are small.
+ */
+static int small_products(const struct plan *pl)
+{
+	size_t per_row = (pl->e + pl->ek) * pl->d;
+
+	return pl->rows > 1 && moe_blas_threads() > 1 &&
+	       pl->rows * per_row < FORWARD_MIN_THREADED_PRODUCT;
+}
+
+/*
  * Runs the call's lanes: the calling thread the first (and that of any
  * thread that cannot be started), a thread started here each other,
  * with OpenBLAS on one thread meanwhile.  Each row's outputs do not
@@ -1284,7 +1307,13 @@ static int run_lanes(const struct call *c, const double *x, size_t n,
 		c->lanes[t].end = n * (t + 1) / c->n_lanes;
 	}
 	if (c->n_lanes == 1) {
+		int narrow = small_products(&c->lanes[0].pl);
+
+		if (narrow)
+			moe_blas_narrow();
 		lane_run(&c->lanes[0]);
+		if (narrow)
+			moe_blas_widen();
 		return c->lanes[0].status;
 	}
 

@@ -235,10 +235,12 @@ struct moe_output {
  * many threads, started and joined within the call, each computing its
  * share with OpenBLAS on one thread: meanwhile OpenBLAS is set to one
  * thread for the whole process (OpenBLAS 0.3.21 has no per-thread
- * count), and set back when the last such call returns.  The outputs
- * are the same, bit for bit, as with one thread; after an -EINVAL, rows
- * without a bad value may have been written.  With one OpenBLAS thread
- * (as the daemon sets) it starts none.
+ * count), and set back when the last such call returns.  A call too
+ * small to split whose products are small too (under 4 million
+ * multiply-adds a block) narrows OpenBLAS the same way, for its
+ * duration.  The outputs are the same, bit for bit, as with one thread;
+ * after an -EINVAL, rows without a bad value may have been written.
+ * With one OpenBLAS thread (as the daemon sets) it starts none.
  * Returns 0, -EINVAL, -E2BIG (n too large for MOE_MAX_SCRATCH_BYTES) or
  * -ENOMEM.
  */
