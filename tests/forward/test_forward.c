@@ -589,8 +589,11 @@ static void assert_same_outputs(const struct moe_output *a,
 
 /*
  * Every output the same, bit for bit, with OpenBLAS on one thread and on
- * two (the per-row work then split), in both dtypes, with and without
- * standardization, including the rows of the long double path.
+ * two (the batch then split), in both dtypes, with and without
+ * standardization, including the rows of the long double path; and for
+ * a batch of 64 rows, which two threads do not split and whose small
+ * products run on one OpenBLAS thread (forward_on checks that the count
+ * is back at two afterwards).
  */
 static void check_split(enum moe_dtype dtype, int standardize)
 {
@@ -604,9 +607,13 @@ static void check_split(enum moe_dtype dtype, int standardize)
 	tf_output_alloc(&two, m, SPLIT_N);
 	ck_assert_int_eq(forward_on(1, m, x, SPLIT_N, &one, &err), 0);
 	ck_assert_int_eq(forward_on(2, m, x, SPLIT_N, &two, &err), 0);
+	assert_same_outputs(&one, &two, m, SPLIT_N);
+
+	ck_assert_int_eq(forward_on(1, m, x, 64, &one, &err), 0);
+	ck_assert_int_eq(forward_on(2, m, x, 64, &two, &err), 0);
+	assert_same_outputs(&one, &two, m, 64);
 	openblas_set_num_threads(saved);
 
-	assert_same_outputs(&one, &two, m, SPLIT_N);
 	tf_output_free(&one);
 	tf_output_free(&two);
 	free(x);
