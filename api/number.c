@@ -59,17 +59,19 @@ static const uint64_t tens_u64[20] = {
     10000000000000000000ull,
 };
 
-/* A binary floating-point format: significand bits (the hidden one
- * included), exponent bits, and the exponent of its smallest value. */
+/* A binary floating-point format: its width, significand bits (the
+ * hidden one included), exponent bits, and the exponent of its smallest
+ * value. */
 struct binary_format {
+	int width;
 	int precision;
 	int exponent_bits;
 	int q_min;
 	int print_digits; /* P of the %g shape */
 };
 
-static const struct binary_format f64_format = {53, 11, -1074, 17};
-static const struct binary_format f32_format = {24, 8, -149, 9};
+static const struct binary_format f64_format = {64, 53, 11, -1074, 17};
+static const struct binary_format f32_format = {32, 24, 8, -149, 9};
 
 /* A decimal digits * 10^exponent. */
 struct decimal {
@@ -278,7 +280,7 @@ static int format_binary(char *out, double x, const struct binary_format *f)
 	int biased, q, neg;
 	struct decimal d;
 
-	if (f == &f32_format) {
+	if (f->width == 32) {
 		float v = (float)x;
 		uint32_t b32;
 
