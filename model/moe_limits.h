@@ -40,7 +40,7 @@
 
 /* Per-thread scratch used by the forward pass. */
 #define MOE_MAX_SCRATCH_BYTES     (1UL << 31)     /* 2 GiB */
-/* Threads one forward call splits a block's rows between (it follows the
+/* Threads one forward call splits a batch's rows between (it follows the
  * caller's OpenBLAS thread count up to this). */
 #define MOE_MAX_FORWARD_THREADS   64U
 /* A model keeps its gate and expert slopes a second time, side by side,
