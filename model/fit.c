@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -42,8 +41,6 @@ struct row_job {
 	double *gb;  /* [E + 1] this share's gradient of the gate intercepts
 	                and of log tau */
 	double ll;   /* this share's log-likelihood */
-	pthread_t thread;
-	int started;
 };
 
 struct moe_fit_problem {
@@ -258,31 +255,18 @@ static void *row_job_run(void *arg)
 }
 
 /*
- * The row pass over every row, shared between the problem's jobs (the
- * calling thread runs the first).  Sums the gradients of the gate
- * intercepts and of log tau into gb[0..E] and returns the mean
- * log-likelihood.  A thread that cannot be started has its share run
- * here instead.
+ * The row pass over every row, shared between the problem's jobs
+ * (moe_run_shares).  Sums the gradients of the gate intercepts and of
+ * log tau into gb[0..E] and returns the mean log-likelihood.
  */
 static double rows_all(struct moe_fit_problem *p, const double *theta,
                        double *gb)
 {
 	double ll = 0;
 
-	for (size_t t = 0; t < p->n_jobs; t++) {
-		struct row_job *job = &p->jobs[t];
-
-		job->theta = theta;
-		job->started = t > 0 && pthread_create(&job->thread, NULL,
-		                                       row_job_run, job) == 0;
-	}
-	row_job_run(&p->jobs[0]);
-	for (size_t t = 1; t < p->n_jobs; t++) {
-		if (p->jobs[t].started)
-			pthread_join(p->jobs[t].thread, NULL);
-		else
-			row_job_run(&p->jobs[t]);
-	}
+	for (size_t t = 0; t < p->n_jobs; t++)
+		p->jobs[t].theta = theta;
+	moe_run_shares(row_job_run, p->jobs, sizeof(*p->jobs), p->n_jobs);
 
 	memset(gb, 0, (p->E + 1) * sizeof(double));
 	for (size_t t = 0; t < p->n_jobs; t++) {
@@ -378,14 +362,16 @@ void moe_fit_problem_free(struct moe_fit_problem *p)
 }
 
 /*
- * Threads for the row pass: as many as BLAS uses, with at least
- * ROWS_PER_JOB rows each.
+ * Threads for the row pass: as many as BLAS uses, up to
+ * MOE_MAX_ROW_THREADS, with at least ROWS_PER_JOB rows each.
  */
 static size_t row_jobs(size_t n)
 {
 	int blas = moe_blas_threads();
 	size_t jobs = blas > 0 ? (size_t)blas : 1;
 
+	if (jobs > MOE_MAX_ROW_THREADS)
+		jobs = MOE_MAX_ROW_THREADS;
 	if (jobs > n / ROWS_PER_JOB)
 		jobs = n / ROWS_PER_JOB;
 	return jobs > 0 ? jobs : 1;

@@ -44,7 +44,6 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,8 +154,6 @@ struct lane {
 	const struct moe_output *out;
 	size_t begin, end;
 	int status; /* 0, or -1 when a value of its rows is not finite */
-	pthread_t thread;
-	int started;
 };
 
 /* A call's lanes, carved from the front of the scratch. */
@@ -301,15 +298,15 @@ static size_t block_rows(const struct plan *pl)
 
 /*
  * Lanes for n rows: as many as the caller's OpenBLAS uses threads, up
- * to MOE_MAX_FORWARD_THREADS, with FORWARD_ROWS_PER_THREAD rows each.
+ * to MOE_MAX_ROW_THREADS, with FORWARD_ROWS_PER_THREAD rows each.
  */
 static size_t call_lanes(size_t n)
 {
 	int blas = moe_blas_threads();
 	size_t lanes = blas > 1 ? (size_t)blas : 1;
 
-	if (lanes > MOE_MAX_FORWARD_THREADS)
-		lanes = MOE_MAX_FORWARD_THREADS;
+	if (lanes > MOE_MAX_ROW_THREADS)
+		lanes = MOE_MAX_ROW_THREADS;
 	if (lanes > n / FORWARD_ROWS_PER_THREAD)
 		lanes = n / FORWARD_ROWS_PER_THREAD;
 	return lanes > 0 ? lanes : 1;
@@ -1289,15 +1286,15 @@ static int small_products(const struct plan *pl)
 }
 
 /*
- * Runs the call's lanes: the calling thread the first (and that of any
- * thread that cannot be started), a thread started here each other,
- * with OpenBLAS on one thread meanwhile.  Each row's outputs do not
- * depend on the lanes.  Returns 0, or -1 when an input value is not
- * finite.
+ * Runs the call's lanes (moe_run_shares), with OpenBLAS narrowed to one
+ * thread when there are several or when the products are small.  Each
+ * row's outputs do not depend on the lanes.  Returns 0, or -1 when an
+ * input value is not finite.
  */
 static int run_lanes(const struct call *c, const double *x, size_t n,
                      const struct moe_output *out)
 {
+	int narrow = c->n_lanes > 1 || small_products(&c->lanes[0].pl);
 	int status = 0;
 
 	for (size_t t = 0; t < c->n_lanes; t++) {
@@ -1306,30 +1303,12 @@ static int run_lanes(const struct call *c, const double *x, size_t n,
 		c->lanes[t].begin = n * t / c->n_lanes;
 		c->lanes[t].end = n * (t + 1) / c->n_lanes;
 	}
-	if (c->n_lanes == 1) {
-		int narrow = small_products(&c->lanes[0].pl);
 
-		if (narrow)
-			moe_blas_narrow();
-		lane_run(&c->lanes[0]);
-		if (narrow)
-			moe_blas_widen();
-		return c->lanes[0].status;
-	}
-
-	moe_blas_narrow();
-	for (size_t t = 1; t < c->n_lanes; t++)
-		c->lanes[t].started = pthread_create(&c->lanes[t].thread, NULL,
-		                                     lane_run,
-		                                     &c->lanes[t]) == 0;
-	lane_run(&c->lanes[0]);
-	for (size_t t = 1; t < c->n_lanes; t++) {
-		if (c->lanes[t].started)
-			pthread_join(c->lanes[t].thread, NULL);
-		else
-			lane_run(&c->lanes[t]);
-	}
-	moe_blas_widen();
+	if (narrow)
+		moe_blas_narrow();
+	moe_run_shares(lane_run, c->lanes, sizeof(*c->lanes), c->n_lanes);
+	if (narrow)
+		moe_blas_widen();
 
 	for (size_t t = 0; t < c->n_lanes; t++)
 		status |= c->lanes[t].status;

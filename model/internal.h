@@ -130,4 +130,14 @@ int moe_blas_threads(void);
 void moe_blas_narrow(void);
 void moe_blas_widen(void);
 
+/*
+ * moe_run_shares - run(share) for each of the count shares of size bytes
+ * at shares: the first on the calling thread, every other on a thread
+ * started here, or on the calling thread too when its thread cannot be
+ * started (or it is past MOE_MAX_ROW_THREADS); returns once all are
+ * done.
+ */
+void moe_run_shares(void *(*run)(void *), void *shares, size_t size,
+                    size_t count);
+
 #endif

@@ -40,9 +40,9 @@
 
 /* Per-thread scratch used by the forward pass. */
 #define MOE_MAX_SCRATCH_BYTES     (1UL << 31)     /* 2 GiB */
-/* Threads one forward call splits a batch's rows between (it follows the
- * caller's OpenBLAS thread count up to this). */
-#define MOE_MAX_FORWARD_THREADS   64U
+/* Threads one forward call, or one pass of a fit, splits its rows between
+ * (it follows the caller's OpenBLAS thread count up to this). */
+#define MOE_MAX_ROW_THREADS       64U
 /* A model keeps its gate and expert slopes a second time, side by side,
  * for the forward pass's single product, up to this size. */
 #define MOE_MAX_FUSED_COPY_BYTES  (64UL << 20)    /* 64 MiB */

@@ -230,7 +230,7 @@ struct moe_output {
  * is finite and each probability row sums to 1 (within 1e-12 for F64,
  * 1e-6 for F32).  Thread-safe for distinct scratches.
  * When the caller's OpenBLAS uses more than one thread
- * (openblas_get_num_threads(), up to MOE_MAX_FORWARD_THREADS) and n is
+ * (openblas_get_num_threads(), up to MOE_MAX_ROW_THREADS) and n is
  * large enough (256 rows per thread), the rows are split between that
  * many threads, started and joined within the call, each computing its
  * share with OpenBLAS on one thread: meanwhile OpenBLAS is set to one

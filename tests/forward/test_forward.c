@@ -729,26 +729,17 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-/* Threads share one model, each with its own scratch, and get exactly
- * the results of a lone caller. */
-START_TEST(test_threads_share_a_model)
+/*
+ * Four threads run run_worker at once on m and x[n][d], each with its
+ * own scratch: every one of their results must be want (a batch) or
+ * first (a single row).
+ */
+static void assert_workers_agree(const struct moe_model *m, const double *x,
+                                 const double *want, const double *first,
+                                 size_t n)
 {
-	const size_t n = 200, d = 6, e = 5, k = 4;
-	struct moe_model *m = random_model(11, MOE_DTYPE_F64, 2 + 32, d, e, k);
-	struct moe_scratch *scratch = moe_scratch_new();
-	double x[200 * 6], want[200 * 4], first[4];
-	struct moe_output out = {.probabilities = want};
-	struct moe_output out1 = {.probabilities = first};
 	struct worker w[4];
 	pthread_t tid[4];
-	struct moe_rng rng;
-	struct moe_error err;
-
-	moe_rng_seed(&rng, 5);
-	for (size_t i = 0; i < n * d; i++)
-		x[i] = 3 * moe_rng_normal(&rng);
-	ck_assert_int_eq(moe_forward(m, x, n, scratch, &out, &err), 0);
-	ck_assert_int_eq(moe_forward(m, x, 1, scratch, &out1, &err), 0);
 
 	for (int t = 0; t < 4; t++) {
 		w[t] = (struct worker){m, x, want, first, n, 0};
@@ -759,6 +750,28 @@ START_TEST(test_threads_share_a_model)
 		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
 		ck_assert_int_eq(w[t].mismatches, 0);
 	}
+}
+
+/* Threads share one model, each with its own scratch, and get exactly
+ * the results of a lone caller. */
+START_TEST(test_threads_share_a_model)
+{
+	const size_t n = 200, d = 6, e = 5, k = 4;
+	struct moe_model *m = random_model(11, MOE_DTYPE_F64, 2 + 32, d, e, k);
+	struct moe_scratch *scratch = moe_scratch_new();
+	double x[200 * 6], want[200 * 4], first[4];
+	struct moe_output out = {.probabilities = want};
+	struct moe_output out1 = {.probabilities = first};
+	struct moe_rng rng;
+	struct moe_error err;
+
+	moe_rng_seed(&rng, 5);
+	for (size_t i = 0; i < n * d; i++)
+		x[i] = 3 * moe_rng_normal(&rng);
+	ck_assert_int_eq(moe_forward(m, x, n, scratch, &out, &err), 0);
+	ck_assert_int_eq(moe_forward(m, x, 1, scratch, &out1, &err), 0);
+
+	assert_workers_agree(m, x, want, first, n);
 	moe_scratch_free(scratch);
 	moe_model_free(m);
 }
@@ -779,23 +792,13 @@ START_TEST(test_split_calls_overlap)
 	struct moe_output out1 = {.probabilities = first};
 	int saved = openblas_get_num_threads();
 	struct moe_error err;
-	struct worker w[4];
-	pthread_t tid[4];
 
 	ck_assert_ptr_nonnull(want);
 	ck_assert_int_eq(forward_on(1, m, x, SPLIT_N, &out, &err), 0);
 	ck_assert_int_eq(forward_on(1, m, x, 1, &out1, &err), 0);
 
 	openblas_set_num_threads(2);
-	for (int t = 0; t < 4; t++) {
-		w[t] = (struct worker){m, x, want, first, SPLIT_N, 0};
-		ck_assert_int_eq(
-		    pthread_create(&tid[t], NULL, run_worker, &w[t]), 0);
-	}
-	for (int t = 0; t < 4; t++) {
-		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
-		ck_assert_int_eq(w[t].mismatches, 0);
-	}
+	assert_workers_agree(m, x, want, first, SPLIT_N);
 	ck_assert_int_eq(openblas_get_num_threads(), 2);
 
 	openblas_set_num_threads(saved);
