@@ -1381,19 +1381,44 @@ static int json_number(const char *s)
 	return *s == '\0';
 }
 
+/*
+ * The significant digits of a number's text into digits (no leading or
+ * trailing zeros) and the power of ten of its last one into *scale: so
+ * "0.0250" and "2.5e-2" both give "25" and -3.
+ */
+static void decimal_of(const char *s, char digits[40], int *scale)
+{
+	int n = 0, after_point = 0, point = 0;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s == '.') {
+			point = 1;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || (*s == '0' && n == 0)) {
+			after_point += point && *s == '0';
+			continue;
+		}
+		digits[n++] = *s;
+		after_point += point;
+	}
+	*scale = (*s == 'e' ? atoi(s + 1) : 0) - after_point;
+	while (n > 0 && digits[n - 1] == '0') {
+		n--;
+		(*scale)++;
+	}
+	digits[n] = '\0';
+}
+
 /* Significant digits of a number's text: leading and trailing zeros
  * do not count. */
 static int significant(const char *s)
 {
-	int n = 0, zeros = 0;
+	char digits[40];
+	int scale;
 
-	for (; *s && *s != 'e'; s++) {
-		if (*s < '0' || *s > '9' || (*s == '0' && !n))
-			continue;
-		zeros = *s == '0' ? zeros + 1 : 0;
-		n++;
-	}
-	return n - zeros;
+	decimal_of(s, digits, &scale);
+	return (int)strlen(digits);
 }
 
 /* text reads back to x (bit for bit), is JSON, and is no longer than
@@ -1542,35 +1567,6 @@ START_TEST(number_random)
 	}
 }
 END_TEST
-
-/*
- * The significant digits of a number's text into digits (no leading or
- * trailing zeros) and the power of ten of its last one into *scale: so
- * "0.0250" and "2.5e-2" both give "25" and -3.
- */
-static void decimal_of(const char *s, char digits[40], int *scale)
-{
-	int n = 0, after_point = 0, point = 0;
-
-	for (; *s && *s != 'e'; s++) {
-		if (*s == '.') {
-			point = 1;
-			continue;
-		}
-		if (*s < '0' || *s > '9' || (*s == '0' && n == 0)) {
-			after_point += point && *s == '0';
-			continue;
-		}
-		digits[n++] = *s;
-		after_point += point;
-	}
-	*scale = (*s == 'e' ? atoi(s + 1) : 0) - after_point;
-	while (n > 0 && digits[n - 1] == '0') {
-		n--;
-		(*scale)++;
-	}
-	digits[n] = '\0';
-}
 
 /* The two texts are the same decimal number. */
 static int same_decimal(const char *a, const char *b)
